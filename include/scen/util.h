@@ -1,0 +1,93 @@
+/* util.h — allocation that never fails, growable buffers, diagnostics and
+ * the clock every module reads. */
+#ifndef SCEN_UTIL_H
+#define SCEN_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit statuses (sysexits(3)) used by every command. */
+enum {
+	SCEN_EX_OK = 0,
+	SCEN_EX_USAGE = 64,
+	SCEN_EX_DATAERR = 65,
+	SCEN_EX_UNAVAILABLE = 69,
+	SCEN_EX_SOFTWARE = 70,
+	SCEN_EX_IOERR = 74,
+	SCEN_EX_TEMPFAIL = 75,
+	SCEN_EX_CONFIG = 78,
+};
+
+/* Allocation failure is fatal: callers never check for NULL. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Grow *arr (of *cap elements of size elsize) so that it holds at least n. */
+#define XGROW(arr, n, cap) do { \
+	if ((size_t)(n) > (cap)) { \
+		size_t c_ = (cap) ? (cap) * 2 : 8; \
+		while (c_ < (size_t)(n)) c_ *= 2; \
+		(arr) = xrealloc((arr), c_ * sizeof(*(arr))); \
+		(cap) = c_; \
+	} \
+} while (0)
+
+/* A growable byte buffer, always NUL-terminated (buf is never NULL after
+ * sb_init). */
+struct strbuf {
+	char *buf;
+	size_t len, cap;
+};
+void sb_init(struct strbuf *sb);
+void sb_release(struct strbuf *sb);
+void sb_reset(struct strbuf *sb);
+void sb_grow(struct strbuf *sb, size_t extra);
+void sb_add(struct strbuf *sb, const void *p, size_t n);
+void sb_adds(struct strbuf *sb, const char *s);
+void sb_addc(struct strbuf *sb, char c);
+void sb_addf(struct strbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal (with quotes), escaping as RFC 8259
+ * requires; bytes are copied as they are (the caller passes UTF-8). */
+void sb_add_json_str(struct strbuf *sb, const char *s, size_t n);
+void sb_add_json_double(struct strbuf *sb, double d);
+
+/* Diagnostics go to stderr prefixed with the program name. */
+void scen_set_progname(const char *argv0);
+const char *scen_progname(void);
+extern int scen_verbosity; /* -1 quiet, 0 normal, 1+ verbose */
+int scen_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void scen_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void scen_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void scen_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * The clock. Every module reads time through scen_now() (seconds since the
+ * epoch, fractional). For tests and benchmarks, SCEN_CLOCK_SCALE=K makes
+ * time run K times faster from SCEN_CLOCK_EPOCH (a real epoch second, the
+ * same for every process of a test), so that minutes of quota windows pass
+ * in seconds; the fake provider reads the same variables.
+ */
+double scen_now(void);
+double scen_clock_scale(void);
+/* Real milliseconds for a span of virtual seconds. */
+double scen_real_ms(double virtual_s);
+/* Monotonic real time in seconds, for latencies. */
+double scen_mono(void);
+/* ISO 8601 UTC, "2026-11-28T03:12:09Z" (buf of at least 21 bytes). */
+void scen_iso8601(double t, char *buf);
+/* Parses ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD"; -1 on error. */
+double scen_parse_iso8601(const char *s);
+
+/* Checks that stdout was written and closed without error. */
+int scen_close_stdout(void);
+
+/* 64 random bits (getrandom). */
+uint64_t scen_random64(void);
+
+#endif

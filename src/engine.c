@@ -1,0 +1,575 @@
+/* engine.c — the generation queue. A job is written to the database before
+ * any call is made; each attempt reserves budget in the quota ledger, goes
+ * out through the HTTP client, and its answer is settled, validated and,
+ * when fit, stored exactly once (scenarios.job is unique). */
+#include "scen/engine.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scen/hash.h"
+#include "scen/validate.h"
+
+#define MAX_ATTEMPTS 3		/* calls per job for 5xx, timeouts */
+#define BACKOFF_BASE_S 0.25
+#define BACKOFF_CAP_S 4.0
+
+struct scen_engine {
+	const struct scen_config *cfg;
+	struct scen_db *db;
+	struct scen_quota *q;
+	struct scen_index *ix;
+	struct scen_http *http;
+	char *url;
+	struct scen_job *active;	/* queued and running */
+	struct scen_map by_key;		/* key -> first active job */
+	struct scen_map by_jid;		/* jid -> active job */
+	struct scen_call **done;	/* collected, not yet settled */
+	size_t ndone, capdone;
+	struct scen_job **finished;
+	size_t nfinished, capfinished, nextfinished;
+	int pending, calls;
+	struct strbuf body;
+};
+
+static const char *const state_names[] = {
+	"queued", "running", "done", "failed", "cancelled",
+};
+
+const char *scen_job_state_name(enum scen_job_state s)
+{
+	return state_names[s];
+}
+
+struct scen_engine *scen_engine_new(const struct scen_config *cfg,
+				    struct scen_db *db, struct scen_quota *q,
+				    struct scen_index *ix)
+{
+	struct scen_engine *e = xcalloc(1, sizeof *e);
+	e->cfg = cfg;
+	e->db = db;
+	e->q = q;
+	e->ix = ix;
+	e->http = scen_http_new();
+	e->url = xasprintf("%s/chat/completions", cfg->provider.base_url);
+	scen_map_init(&e->by_key);
+	scen_map_init(&e->by_jid);
+	sb_init(&e->body);
+	return e;
+}
+
+void scen_job_free(struct scen_job *j)
+{
+	if (!j)
+		return;
+	scen_request_release(&j->rq);
+	free(j->body);
+	free(j);
+}
+
+void scen_engine_free(struct scen_engine *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->ndone; i++)
+		scen_call_free(e->done[i]);
+	struct scen_job *j = e->active, *n;
+	for (; j; j = n) {
+		n = j->next;
+		if (j->http)
+			scen_call_free(j->http);
+		scen_job_free(j);
+	}
+	scen_http_free(e->http);
+	scen_map_release(&e->by_key);
+	scen_map_release(&e->by_jid);
+	free(e->done);
+	free(e->finished);
+	free(e->url);
+	sb_release(&e->body);
+	free(e);
+}
+
+static void copy_request(struct scen_request *dst,
+			 const struct scen_request *src)
+{
+	*dst = *src;
+	dst->id = src->id ? xstrdup(src->id) : NULL;
+	dst->session = src->session ? xstrdup(src->session) : NULL;
+	dst->job = NULL;
+}
+
+static void add_active(struct scen_engine *e, struct scen_job *j)
+{
+	j->next = e->active;
+	e->active = j;
+	int created;
+	uint64_t *v = scen_map_put(&e->by_key, j->rq.key, 16, &created);
+	if (created)
+		*v = (uint64_t)j;
+	*scen_map_put(&e->by_jid, j->jid, strlen(j->jid), NULL) = (uint64_t)j;
+	e->pending++;
+}
+
+struct scen_job *scen_engine_submit(struct scen_engine *e,
+				    const struct scen_request *rq,
+				    const char *origin, double now,
+				    double give_up_at)
+{
+	struct scen_job *j = xcalloc(1, sizeof *j);
+	copy_request(&j->rq, rq);
+	j->origin = origin;
+	j->state = SCEN_JOB_QUEUED;
+	j->not_before = now;
+	j->give_up_at = give_up_at;
+	j->queued_mono = scen_mono();
+	j->acct = -1;
+	if (scen_db_job_insert(e->db, rq, origin, now, &j->rowid, j->jid,
+			       sizeof j->jid) < 0) {
+		/* the queue table failed: call directly, say so */
+		j->rowid = 0;
+		snprintf(j->jid, sizeof j->jid, "j-%016llx",
+			 (unsigned long long)scen_random64());
+		scen_db_count(e->db, "queue.failure", 1);
+		scen_warn("the jobs table cannot be written; generating "
+			  "without a durable job");
+	}
+	scen_db_count(e->db, "queue.submitted", 1);
+	add_active(e, j);
+	return j;
+}
+
+struct scen_job *scen_engine_inflight(struct scen_engine *e,
+				      const uint8_t *key)
+{
+	uint64_t *v = scen_map_get(&e->by_key, key, 16);
+	return v ? (struct scen_job *)*v : NULL;
+}
+
+struct scen_job *scen_engine_find(struct scen_engine *e, const char *jid)
+{
+	uint64_t *v = scen_map_get(&e->by_jid, jid, strlen(jid));
+	return v ? (struct scen_job *)*v : NULL;
+}
+
+/* Takes j out of the active set and hands it to scen_engine_finished. */
+static void finish(struct scen_engine *e, struct scen_job *j,
+		   enum scen_job_state state, const char *error, double now)
+{
+	j->state = state;
+	j->error = error;
+	struct scen_job **pp = &e->active;
+	while (*pp && *pp != j)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = j->next;
+	j->next = NULL;
+	uint64_t *v = scen_map_get(&e->by_key, j->rq.key, 16);
+	if (v && *v == (uint64_t)j) {
+		scen_map_del(&e->by_key, j->rq.key, 16);
+		/* another active job with that key takes its place */
+		for (struct scen_job *o = e->active; o; o = o->next)
+			if (!memcmp(o->rq.key, j->rq.key, 16)) {
+				*scen_map_put(&e->by_key, o->rq.key, 16,
+					      NULL) = (uint64_t)o;
+				break;
+			}
+	}
+	scen_map_del(&e->by_jid, j->jid, strlen(j->jid));
+	e->pending--;
+	const char *acct = j->acct >= 0
+		? e->cfg->provider.accounts[j->acct].name : NULL;
+	if (j->rowid)
+		scen_db_job_update(e->db, j->rowid, state_names[state], now,
+				   acct, j->attempts, error, j->scenario);
+	char name[64];
+	snprintf(name, sizeof name, "queue.%s", state_names[state]);
+	scen_db_count(e->db, name, 1);
+	XGROW(e->finished, e->nfinished + 1, e->capfinished);
+	e->finished[e->nfinished++] = j;
+}
+
+void scen_engine_cancel(struct scen_engine *e, struct scen_job *j,
+			double now)
+{
+	if (j->state != SCEN_JOB_QUEUED && j->state != SCEN_JOB_RUNNING)
+		return;
+	if (j->http) {
+		/* the call ends on its own; its answer is dropped */
+		j->http->owner = NULL;
+		j->http = NULL;
+	}
+	finish(e, j, SCEN_JOB_CANCELLED, "cancelled", now);
+}
+
+struct adopt_ctx {
+	struct scen_engine *e;
+	double now;
+	int n;
+};
+
+int scen_job_row_request(const struct scen_config *cfg,
+			 const struct scen_job_row *r, struct scen_request *rq)
+{
+	struct strbuf line;
+	struct scen_req_error err;
+	sb_init(&line);
+	/* through the one parser, so it is checked against today's config
+	 * like any other request */
+	sb_adds(&line, "{\"experiment\":");
+	sb_add_json_str(&line, r->experiment, strlen(r->experiment));
+	sb_adds(&line, ",\"template\":");
+	sb_add_json_str(&line, r->template_name, strlen(r->template_name));
+	sb_addf(&line, ",\"factors\":%s", r->factors);
+	if (r->has_position)
+		sb_addf(&line, ",\"position\":%ld", r->position);
+	if (r->session) {
+		sb_adds(&line, ",\"session\":");
+		sb_add_json_str(&line, r->session, strlen(r->session));
+	}
+	if (r->request_id) {
+		sb_adds(&line, ",\"id\":");
+		sb_add_json_str(&line, r->request_id, strlen(r->request_id));
+	}
+	sb_addc(&line, '}');
+	int rc = scen_request_parse(cfg, line.buf, line.len, 0, 0, rq, &err);
+	sb_release(&line);
+	if (rc == 0 && strcmp(rq->tpl->version_hex, r->version))
+		rc = -1;
+	if (rc < 0)
+		scen_request_release(rq);
+	return rc;
+}
+
+static void adopt_one(void *vctx, const struct scen_job_row *r)
+{
+	struct adopt_ctx *ctx = vctx;
+	struct scen_engine *e = ctx->e;
+	struct scen_request rq;
+	if (scen_job_row_request(e->cfg, r, &rq) < 0) {
+		scen_db_job_update(e->db, r->rowid, "failed", ctx->now, NULL, 0,
+				   "template_changed", 0);
+		return;
+	}
+	struct scen_job *j = xcalloc(1, sizeof *j);
+	j->rq = rq;
+	j->rowid = r->rowid;
+	snprintf(j->jid, sizeof j->jid, "%s", r->jid);
+	j->origin = !strcmp(r->origin, "pool") ? "pool" : "fresh";
+	j->state = SCEN_JOB_QUEUED;
+	j->not_before = ctx->now;
+	j->give_up_at = ctx->now + e->cfg->provider.deadline_s;
+	j->queued_mono = scen_mono();
+	j->acct = -1;
+	add_active(e, j);
+	ctx->n++;
+}
+
+int scen_engine_adopt(struct scen_engine *e, double now)
+{
+	struct adopt_ctx ctx = {e, now, 0};
+	if (scen_db_jobs_adopt(e->db, adopt_one, &ctx) < 0)
+		return -1;
+	if (ctx.n)
+		scen_info("resuming %d job%s left by a process that ended",
+			  ctx.n, ctx.n == 1 ? "" : "s");
+	return ctx.n;
+}
+
+int scen_engine_wait(struct scen_engine *e, int fd, int timeout_ms,
+		     int *fd_ready)
+{
+	return scen_http_wait(e->http, fd, timeout_ms, fd_ready);
+}
+
+int scen_engine_collect(struct scen_engine *e)
+{
+	int n = 0;
+	struct scen_call *c;
+	while ((c = scen_http_done(e->http))) {
+		e->calls--;
+		if (!c->owner) {	/* its job was cancelled */
+			XGROW(e->done, e->ndone + 1, e->capdone);
+			e->done[e->ndone++] = c;
+			continue;
+		}
+		XGROW(e->done, e->ndone + 1, e->capdone);
+		e->done[e->ndone++] = c;
+		n++;
+	}
+	return n;
+}
+
+/* What the answer to a call was. */
+static enum scen_outcome classify(const struct scen_job *j,
+				  const struct scen_call *c,
+				  struct scen_completion *comp,
+				  const char **invalid)
+{
+	*invalid = NULL;
+	memset(comp, 0, sizeof *comp);
+	if (c->curl_code != 0)
+		return c->curl_code == 28 /* CURLE_OPERATION_TIMEDOUT */
+			? SCEN_OUT_TIMEOUT : SCEN_OUT_CONNECT;
+	int parsed = scen_parse_completion(c->body.buf, c->body.len, comp);
+	if (c->status == 429)
+		return SCEN_OUT_429;
+	if (c->status == 401 || c->status == 403)
+		return SCEN_OUT_AUTH;
+	if (c->status >= 500 || c->status < 200 || c->status >= 300) {
+		if (c->status >= 400 && c->status < 500)
+			return SCEN_OUT_BAD_REQUEST;
+		return SCEN_OUT_SERVER;
+	}
+	if (parsed < 0 || comp->error_message)
+		return SCEN_OUT_MALFORMED;
+	*invalid = scen_validate(j->rq.tpl, comp->content,
+				 comp->finish_reason);
+	return *invalid ? SCEN_OUT_INVALID : SCEN_OUT_OK;
+}
+
+static double backoff(int attempt)
+{
+	double d = BACKOFF_BASE_S * pow(2, attempt > 0 ? attempt - 1 : 0);
+	if (d > BACKOFF_CAP_S)
+		d = BACKOFF_CAP_S;
+	/* full jitter in [d/2, d) keeps processes from retrying in step */
+	double r = (double)(scen_random64() >> 11) / 9007199254740992.0;
+	return d / 2 + r * d / 2;
+}
+
+static void store(struct scen_engine *e, struct scen_job *j,
+		  const struct scen_completion *comp, double now)
+{
+	const struct scen_account *ac = &e->cfg->provider.accounts[j->acct];
+	struct scen_scenario s = {
+		.rq = &j->rq,
+		.text = comp->content,
+		.model = e->cfg->provider.model,
+		.account = ac->name,
+		.origin = j->origin,
+		.finish_reason = comp->finish_reason,
+		.prompt_tokens = comp->prompt_tokens,
+		.completion_tokens = comp->completion_tokens,
+		.created_at = now,
+		.job = j->rowid,
+	};
+	int r = scen_db_insert_scenario(e->db, &s);
+	if (r < 0) {
+		j->retry_at = now + 60;
+		finish(e, j, SCEN_JOB_FAILED, "store_failed", now);
+		return;
+	}
+	j->scenario = s.rowid;
+	memcpy(j->sid, s.sid, sizeof j->sid);
+	if (r == 0) {
+		struct scen_stored st = {
+			.rowid = s.rowid,
+			.tpl = j->rq.tpl,
+			.levels = j->rq.levels,
+			.position = j->rq.position,
+			.key = j->rq.key,
+			.bucket = j->rq.bucket,
+			.serves = 0,
+			.pool = !strcmp(j->origin, "pool"),
+			.created_at = now,
+		};
+		scen_index_add(e->ix, &st);
+		scen_db_count(e->db, !strcmp(j->origin, "pool")
+				     ? "stored.pool" : "stored.fresh", 1);
+	}
+	finish(e, j, SCEN_JOB_DONE, NULL, now);
+}
+
+static void settle(struct scen_engine *e, struct scen_call *c, double now)
+{
+	struct scen_job *j = c->owner;
+	struct scen_completion comp;
+	const char *invalid;
+	if (!j)
+		return;
+	j->http = NULL;
+	enum scen_outcome o = classify(j, c, &comp, &invalid);
+	long tokens = comp.prompt_tokens + comp.completion_tokens;
+	if (!tokens)
+		tokens = -1;
+	scen_quota_settle(e->q, j->acct, j->call, o, c, comp.error_message,
+			  tokens > 0 ? tokens : 0, now);
+	if (tokens < 0)
+		scen_db_call_settle(e->db, j->call,
+				    o == SCEN_OUT_429 ? 429 : c->status,
+				    o == SCEN_OUT_429 ? 0 : 1);
+	scen_debug("job %s: %s on %s (HTTP %ld%s%s) in %.0f ms", j->jid,
+		   scen_outcome_name(o),
+		   e->cfg->provider.accounts[j->acct].name, c->status,
+		   c->errbuf[0] ? ", " : "", c->errbuf, c->elapsed_ms);
+	if (o == SCEN_OUT_OK) {
+		store(e, j, &comp, now);
+	} else if (o == SCEN_OUT_INVALID) {
+		char name[48];
+		snprintf(name, sizeof name, "invalid.%s", invalid);
+		scen_db_count(e->db, name, 1);
+		j->retry_at = now + 5;
+		finish(e, j, SCEN_JOB_FAILED, invalid, now);
+	} else if (scen_outcome_retryable(o)) {
+		if (o == SCEN_OUT_429)
+			j->rate_limited++;
+		else
+			j->tried |= (uint64_t)1 << (j->acct & 63);
+		int more = o == SCEN_OUT_429
+			? j->rate_limited <= (int)e->cfg->provider.naccounts
+			: j->attempts - j->rate_limited < MAX_ATTEMPTS;
+		if (more) {
+			j->state = SCEN_JOB_QUEUED;
+			j->not_before = o == SCEN_OUT_429 || o == SCEN_OUT_AUTH
+				? now : now + backoff(j->attempts);
+			if (j->rowid)
+				scen_db_job_update(e->db, j->rowid, "queued",
+						   now, NULL, j->attempts,
+						   NULL, 0);
+		} else {
+			j->retry_at = scen_quota_recovery(e->q, now);
+			finish(e, j, SCEN_JOB_FAILED, scen_outcome_name(o),
+			       now);
+		}
+	} else {
+		j->retry_at = now + 30;
+		finish(e, j, SCEN_JOB_FAILED, scen_outcome_name(o), now);
+	}
+	scen_completion_release(&comp);
+}
+
+/* Estimated tokens of a call: the prompt (4 characters a token) plus the
+ * most the answer may take; settled to what was used when it ends. */
+static long estimate_tokens(const struct scen_engine *e, const char *sys,
+			    const char *user)
+{
+	return (long)((strlen(sys) + strlen(user)) / 4) + 16 +
+	       e->cfg->provider.max_tokens;
+}
+
+static void dispatch(struct scen_engine *e, double now)
+{
+	int room = e->cfg->provider.max_concurrency - e->calls;
+	/* oldest first: the active list is newest first, so walk it into an
+	 * array in reverse */
+	size_t n = 0;
+	for (struct scen_job *j = e->active; j; j = j->next)
+		n++;
+	if (!n)
+		return;
+	struct scen_job **v = xmalloc(n * sizeof *v);
+	size_t k = n;
+	for (struct scen_job *j = e->active; j; j = j->next)
+		v[--k] = j;
+	for (size_t i = 0; i < n; i++) {
+		struct scen_job *j = v[i];
+		if (j->state != SCEN_JOB_QUEUED || j->launch ||
+		    j->not_before > now)
+			continue;
+		if (room <= 0)
+			break;
+		const struct scen_template *t = j->rq.tpl;
+		int lv[SCEN_MAX_FACTORS];
+		for (size_t f = 0; f < t->nfactors; f++)
+			lv[f] = j->rq.levels[f];
+		char *sys = scen_render(t->experiment->system, t, lv,
+					j->rq.position);
+		char *user = scen_render(t->prompt, t, lv, j->rq.position);
+		double retry_at;
+		int a = scen_quota_reserve(e->q, now,
+					   estimate_tokens(e, sys, user),
+					   j->tried, j->rowid, &j->call,
+					   &retry_at);
+		if (a < 0) {
+			free(sys);
+			free(user);
+			if (retry_at <= j->give_up_at) {
+				j->not_before = retry_at;
+				continue;
+			}
+			j->retry_at = retry_at;
+			scen_db_count(e->db, "queue.no_budget", 1);
+			finish(e, j, SCEN_JOB_FAILED, "no_budget", now);
+			continue;
+		}
+		sb_reset(&e->body);
+		scen_completion_body(&e->body, e->cfg, sys, user);
+		free(sys);
+		free(user);
+		j->acct = a;
+		j->attempts++;
+		j->state = SCEN_JOB_RUNNING;
+		j->launch = 1;
+		j->body = xstrdup(e->body.buf);	/* sent after commit */
+		if (!j->started_mono)
+			j->started_mono = scen_mono();
+		if (j->rowid)
+			scen_db_job_update(e->db, j->rowid, "running", now,
+					   e->cfg->provider.accounts[a].name,
+					   j->attempts, NULL, 0);
+		room--;
+		e->calls++;
+	}
+	free(v);
+}
+
+int scen_engine_step(struct scen_engine *e, double now)
+{
+	for (size_t i = 0; i < e->ndone; i++) {
+		settle(e, e->done[i], now);
+		scen_call_free(e->done[i]);
+	}
+	e->ndone = 0;
+	dispatch(e, now);
+	return 0;
+}
+
+size_t scen_engine_finished_count(const struct scen_engine *e)
+{
+	return e->nfinished - e->nextfinished;
+}
+
+struct scen_job *scen_engine_finished(struct scen_engine *e)
+{
+	if (e->nextfinished < e->nfinished)
+		return e->finished[e->nextfinished++];
+	e->nfinished = e->nextfinished = 0;
+	return NULL;
+}
+
+void scen_engine_launch(struct scen_engine *e)
+{
+	for (struct scen_job *j = e->active; j; j = j->next) {
+		if (!j->launch)
+			continue;
+		const struct scen_account *ac =
+			&e->cfg->provider.accounts[j->acct];
+		j->http = scen_http_start(e->http, e->url, ac->key, j->body,
+					  e->cfg->provider.timeout_s, j);
+		free(j->body);
+		j->body = NULL;
+		j->launch = 0;
+	}
+}
+
+int scen_engine_pending(const struct scen_engine *e)
+{
+	return e->pending;
+}
+
+int scen_engine_inflight_calls(const struct scen_engine *e)
+{
+	return e->calls;
+}
+
+double scen_engine_next_try(const struct scen_engine *e)
+{
+	double t = INFINITY;
+	for (const struct scen_job *j = e->active; j; j = j->next)
+		if (j->state == SCEN_JOB_QUEUED && j->not_before < t)
+			t = j->not_before;
+	return t;
+}

@@ -1,0 +1,360 @@
+/* quota.c — which account makes the next call, and what each answer
+ * teaches about the budget. State shared between processes lives in the
+ * database (ledger and accounts rows); a memo of when an account will have
+ * budget again keeps the common case free of queries. */
+#include "scen/quota.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "scen/util.h"
+
+#define PROVIDER "*provider"
+
+struct scen_quota {
+	const struct scen_config *cfg;
+	struct scen_db *db;
+	size_t n, cursor;
+	int *disabled;		/* 401/403 this run */
+	double *avail_at;	/* no budget before this (memo) */
+	double provider_at;	/* provider breaker open until (memo) */
+};
+
+static const char *const outcome_names[] = {
+	[SCEN_OUT_OK] = "ok",
+	[SCEN_OUT_INVALID] = "invalid",
+	[SCEN_OUT_MALFORMED] = "malformed",
+	[SCEN_OUT_429] = "429",
+	[SCEN_OUT_SERVER] = "5xx",
+	[SCEN_OUT_TIMEOUT] = "timeout",
+	[SCEN_OUT_CONNECT] = "connect",
+	[SCEN_OUT_AUTH] = "auth",
+	[SCEN_OUT_BAD_REQUEST] = "400",
+};
+
+const char *scen_outcome_name(enum scen_outcome o)
+{
+	return outcome_names[o];
+}
+
+int scen_outcome_retryable(enum scen_outcome o)
+{
+	return o == SCEN_OUT_429 || o == SCEN_OUT_SERVER ||
+	       o == SCEN_OUT_TIMEOUT || o == SCEN_OUT_CONNECT ||
+	       o == SCEN_OUT_AUTH;
+}
+
+struct scen_quota *scen_quota_new(const struct scen_config *cfg,
+				  struct scen_db *db)
+{
+	struct scen_quota *q = xcalloc(1, sizeof *q);
+	q->cfg = cfg;
+	q->db = db;
+	q->n = cfg->provider.naccounts;
+	q->disabled = xcalloc(q->n, sizeof(int));
+	q->avail_at = xcalloc(q->n, sizeof(double));
+	q->cursor = (size_t)(scen_random64() % (q->n ? q->n : 1));
+	return q;
+}
+
+void scen_quota_free(struct scen_quota *q)
+{
+	if (!q)
+		return;
+	free(q->disabled);
+	free(q->avail_at);
+	free(q);
+}
+
+double scen_quota_day_start(const struct scen_config *cfg, double now)
+{
+	double off = cfg->provider.day_resets_min * 60.0;
+	return floor((now - off) / 86400.0) * 86400.0 + off;
+}
+
+static double min2(double a, double b)
+{
+	return a < b ? a : b;
+}
+
+/* Whether a breaker lets a call through now; when it does not, *free_at
+ * says when it may. An open breaker past its cool-down lets one probe
+ * through (and *changed asks the caller to store the new state). */
+static int breaker_gate(const struct scen_config *cfg, struct scen_acct_state *a,
+			double now, double *free_at, int *changed)
+{
+	double cool = cfg->provider.breaker_cooldown_s;
+	*changed = 0;
+	if (!strcmp(a->breaker, "closed"))
+		return 1;
+	if (!strcmp(a->breaker, "open")) {
+		if (now >= a->opened_at + cool) {
+			snprintf(a->breaker, sizeof a->breaker, "probing");
+			a->opened_at = now;
+			*changed = 1;
+			return 1;
+		}
+		*free_at = a->opened_at + cool;
+		return 0;
+	}
+	/* probing: one call is out; a lost probe is replaced in time */
+	double stale = cfg->provider.timeout_s + cool;
+	if (now >= a->opened_at + stale) {
+		a->opened_at = now;
+		*changed = 1;
+		return 1;
+	}
+	*free_at = a->opened_at + stale;
+	return 0;
+}
+
+/* When account i has budget for a call of `tokens` (now when it has). */
+static double budget_at(const struct scen_quota *q, const struct scen_account *ac,
+			const struct scen_acct_state *a,
+			const struct scen_usage *u, double now, long tokens)
+{
+	double t = now;
+	if (a->cooldown_until > t)
+		t = a->cooldown_until;
+	if (a->set_aside_until > t)
+		t = a->set_aside_until;
+	if (ac->rpm && u->minute >= ac->rpm && u->oldest_minute + 60 > t)
+		t = u->oldest_minute + 60;
+	if (ac->rph && u->hour >= ac->rph && u->oldest_hour + 3600 > t)
+		t = u->oldest_hour + 3600;
+	if (ac->rpd && u->day >= ac->rpd) {
+		double next = scen_quota_day_start(q->cfg, now) + 86400;
+		if (next > t)
+			t = next;
+	}
+	if (ac->tpm && u->tokens_minute > 0 &&
+	    u->tokens_minute + tokens > ac->tpm && u->oldest_minute + 60 > t)
+		t = u->oldest_minute + 60;
+	if (a->has_day && now < a->day_reset_at &&
+	    u->since_day_seen >= a->day_remaining && a->day_reset_at > t)
+		t = a->day_reset_at;
+	if (a->has_tok && now < a->tok_reset_at &&
+	    u->tokens_since_tok_seen + tokens > a->tok_remaining &&
+	    a->tok_reset_at > t)
+		t = a->tok_reset_at;
+	return t;
+}
+
+int scen_quota_reserve(struct scen_quota *q, double now, long tokens,
+		       uint64_t avoid, int64_t job, int64_t *call,
+		       double *retry_at)
+{
+	const struct scen_config *cfg = q->cfg;
+	double best = INFINITY;
+	struct scen_acct_state prov, a;
+	int changed;
+
+	*retry_at = INFINITY;
+	if (q->provider_at > now) {
+		*retry_at = q->provider_at;
+		return -1;
+	}
+	if (scen_db_account_get(q->db, PROVIDER, &prov) < 0)
+		return -1;
+	double pfree = INFINITY;
+	if (!breaker_gate(cfg, &prov, now, &pfree, &changed)) {
+		q->provider_at = pfree;
+		*retry_at = pfree;
+		return -1;
+	}
+	int prov_changed = changed;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < q->n; k++) {
+			size_t i = (q->cursor + k) % q->n;
+			const struct scen_account *ac =
+				&cfg->provider.accounts[i];
+			int avoided = i < 64 && (avoid >> i & 1);
+			if (avoided != pass || !ac->key || q->disabled[i])
+				continue;
+			if (q->avail_at[i] > now) {
+				best = min2(best, q->avail_at[i]);
+				continue;
+			}
+			struct scen_usage u;
+			if (scen_db_account_get(q->db, ac->name, &a) < 0 ||
+			    scen_db_usage(q->db, ac->name, now,
+					  scen_quota_day_start(cfg, now),
+					  a.day_seen_at, a.tok_seen_at,
+					  &u) < 0)
+				return -1;
+			double t = budget_at(q, ac, &a, &u, now, tokens);
+			double bfree = INFINITY;
+			if (t <= now &&
+			    !breaker_gate(cfg, &a, now, &bfree, &changed))
+				t = bfree;
+			if (t > now) {
+				q->avail_at[i] = t;
+				best = min2(best, t);
+				continue;
+			}
+			if (changed)
+				scen_db_account_put(q->db, ac->name, &a);
+			if (prov_changed)
+				scen_db_account_put(q->db, PROVIDER, &prov);
+			*call = scen_db_call_reserve(q->db, ac->name, now,
+						     tokens, job);
+			if (*call < 0)
+				return -1;
+			q->cursor = i + 1;
+			return (int)i;
+		}
+	}
+	*retry_at = best;
+	return -1;
+}
+
+/* Counts a failure against a breaker; opens it at the threshold. */
+static void breaker_fail(struct scen_quota *q, struct scen_acct_state *a,
+			 const char *name, double now)
+{
+	a->failures++;
+	if (strcmp(a->breaker, "open") &&
+	    (!strcmp(a->breaker, "probing") ||
+	     a->failures >= q->cfg->provider.breaker_failures)) {
+		snprintf(a->breaker, sizeof a->breaker, "open");
+		a->opened_at = now;
+		scen_db_event(q->db, "breaker_open", name, NULL);
+		scen_db_count(q->db, "breaker.open", 1);
+		scen_warn("circuit breaker opened for %s after %ld failures",
+			  name, a->failures);
+	} else if (!strcmp(a->breaker, "open")) {
+		a->opened_at = now;
+	}
+}
+
+static void breaker_ok(struct scen_quota *q, struct scen_acct_state *a,
+		       const char *name)
+{
+	if (strcmp(a->breaker, "closed")) {
+		scen_db_event(q->db, "breaker_closed", name, NULL);
+		scen_info("circuit breaker closed again for %s", name);
+	}
+	snprintf(a->breaker, sizeof a->breaker, "closed");
+	a->failures = 0;
+}
+
+static int day_spent_message(const char *msg)
+{
+	return msg && (strcasestr(msg, "per day") || strstr(msg, "(RPD)") ||
+		       strstr(msg, "(TPD)"));
+}
+
+void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
+		       enum scen_outcome o, const struct scen_call *c,
+		       const char *error_message, long tokens, double now)
+{
+	const struct scen_config *cfg = q->cfg;
+	const struct scen_account *ac = &cfg->provider.accounts[acct];
+	struct scen_acct_state a, prov;
+	char name[160];
+
+	if (scen_db_account_get(q->db, ac->name, &a) < 0 ||
+	    scen_db_account_get(q->db, PROVIDER, &prov) < 0)
+		return;
+	long status = c ? c->status : 0;
+	scen_db_call_settle(q->db, call, o == SCEN_OUT_429 ? 429 : status,
+			    o == SCEN_OUT_429 ? 0 : tokens);
+	snprintf(name, sizeof name, "call.%s", scen_outcome_name(o));
+	scen_db_count(q->db, name, 1);
+	snprintf(name, sizeof name, "account.%s.%s", ac->name,
+		 scen_outcome_name(o));
+	scen_db_count(q->db, name, 1);
+
+	const struct scen_ratelimit *rl = c ? &c->rl : NULL;
+	if (rl && rl->has_req) {
+		a.has_day = 1;
+		a.day_remaining = rl->remaining_req;
+		a.day_seen_at = now;
+		a.day_reset_at = now + (rl->reset_req_s > 0.5 ? rl->reset_req_s
+							       : 0.5);
+	}
+	if (rl && rl->has_tok) {
+		a.has_tok = 1;
+		a.tok_remaining = rl->remaining_tok;
+		a.tok_seen_at = now;
+		a.tok_reset_at = now + (rl->reset_tok_s > 0.5 ? rl->reset_tok_s
+							       : 0.5);
+	}
+	q->avail_at[acct] = 0;
+	switch (o) {
+	case SCEN_OUT_OK:
+	case SCEN_OUT_INVALID:
+	case SCEN_OUT_MALFORMED:
+	case SCEN_OUT_BAD_REQUEST:
+		breaker_ok(q, &a, ac->name);
+		breaker_ok(q, &prov, "the provider");
+		break;
+	case SCEN_OUT_429: {
+		double wait = rl && rl->has_retry ? rl->retry_after_s : -1;
+		double said = scen_parse_try_again(error_message);
+		if (said > wait)
+			wait = said;
+		if (wait < 0)
+			wait = 60;
+		if (day_spent_message(error_message) ||
+		    wait > cfg->provider.deadline_s) {
+			a.set_aside_until = now + wait;
+			scen_db_event(q->db, "set_aside", ac->name,
+				      error_message);
+			scen_db_count(q->db, "account.set_aside", 1);
+			scen_info("account %s set aside for %.0f s (%s)",
+				  ac->name, wait, "its budget is spent");
+		} else {
+			a.cooldown_until = now + wait;
+		}
+		q->avail_at[acct] = now + wait;
+		break;
+	}
+	case SCEN_OUT_SERVER:
+	case SCEN_OUT_TIMEOUT:
+	case SCEN_OUT_CONNECT:
+		breaker_fail(q, &a, ac->name, now);
+		breaker_fail(q, &prov, "the provider", now);
+		if (!strcmp(prov.breaker, "open"))
+			q->provider_at = prov.opened_at +
+					 cfg->provider.breaker_cooldown_s;
+		break;
+	case SCEN_OUT_AUTH:
+		if (!q->disabled[acct]) {
+			q->disabled[acct] = 1;
+			scen_error("account %s: the provider refused its key "
+				   "(HTTP %ld); not using it again this run",
+				   ac->name, status);
+			scen_db_event(q->db, "auth_failed", ac->name,
+				      "key refused; disabled for the run");
+		}
+		break;
+	}
+	scen_db_account_put(q->db, ac->name, &a);
+	scen_db_account_put(q->db, PROVIDER, &prov);
+}
+
+int scen_quota_open(const struct scen_quota *q, double now)
+{
+	if (q->provider_at > now)
+		return 0;
+	for (size_t i = 0; i < q->n; i++)
+		if (q->cfg->provider.accounts[i].key && !q->disabled[i] &&
+		    q->avail_at[i] <= now)
+			return 1;
+	return 0;
+}
+
+double scen_quota_recovery(const struct scen_quota *q, double now)
+{
+	double t = INFINITY;
+	for (size_t i = 0; i < q->n; i++)
+		if (q->cfg->provider.accounts[i].key && !q->disabled[i])
+			t = min2(t, q->avail_at[i] > now ? q->avail_at[i] : now);
+	if (q->provider_at > t)
+		t = q->provider_at;
+	return t;
+}

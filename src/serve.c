@@ -1,0 +1,877 @@
+/* serve.c — the serving loop. Each turn reads what input is there, takes
+ * in ended calls, and then, in one write transaction, answers what can be
+ * answered: walking each request through the fallback tiers, handing
+ * misses to the generation queue, recording servings. Answers go out only
+ * after the commit (group commit keeps throughput high). */
+#include "scen/serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scen/engine.h"
+#include "scen/index.h"
+#include "scen/quota.h"
+#include "scen/request.h"
+
+#define BATCH_LINES 2048	/* new requests per transaction, at most */
+#define READ_CHUNK 65536
+#define VARIETY_WINDOW 200	/* answers in the rolling hit rate */
+
+/* A request between reading and its final answer. */
+struct pend {
+	struct scen_request rq;
+	uint64_t seq;		/* input order */
+	double t0;		/* scen_mono() when read */
+	double deadline;	/* virtual time; for the fresh tier */
+	size_t tier_pos;	/* in cfg->fallback */
+	int forced;		/* variety: a would-be hit sent to fresh */
+	int no_force;
+	int rounds;		/* jobs this request has waited for */
+	int told_generating;
+	double retry_at;
+	struct scen_job *job;	/* waiting for it */
+	struct pend *next_waiter;
+	struct pend *next;	/* in the waiting list */
+};
+
+struct out_slot {
+	char *line;		/* final answer, when known */
+};
+
+struct server {
+	const struct scen_config *cfg;
+	const struct scen_serve_opts *o;
+	struct scen_serve_stats *st;
+	struct scen_db *db;
+	struct scen_index *ix;
+	struct scen_quota *q;
+	struct scen_engine *e;
+	double now;
+	/* input */
+	char *ibuf;
+	size_t ilen, icap;
+	int eof, skipping;
+	long lineno;
+	uint64_t seq;
+	/* output: immediate lines, and final lines in order when ordered */
+	struct strbuf out;
+	struct out_slot *slots;
+	size_t nslots, capslots;
+	uint64_t slot_base;
+	/* requests waiting for a job */
+	struct pend *waiting;
+	long nwaiting;
+	/* variety: the last answers, 1 for a hit */
+	uint8_t window[VARIETY_WINDOW];
+	int wpos, wcount, whits;
+	struct strbuf line;
+	int failed;
+};
+
+static volatile sig_atomic_t signals;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (++signals >= 2)
+		_exit(128 + sig);
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+static void emit_final(struct server *s, uint64_t seq, struct strbuf *line)
+{
+	if (!s->o->ordered) {
+		sb_add(&s->out, line->buf, line->len);
+		return;
+	}
+	size_t i = (size_t)(seq - s->slot_base);
+	XGROW(s->slots, i + 1, s->capslots);
+	while (s->nslots <= i)
+		s->slots[s->nslots++].line = NULL;
+	s->slots[i].line = xstrndup(line->buf, line->len);
+}
+
+/* Ordered mode: moves the answered prefix to the output. */
+static void release_ordered(struct server *s)
+{
+	size_t k = 0;
+	while (k < s->nslots && s->slots[k].line) {
+		sb_adds(&s->out, s->slots[k].line);
+		free(s->slots[k].line);
+		k++;
+	}
+	if (!k)
+		return;
+	memmove(s->slots, s->slots + k, (s->nslots - k) * sizeof *s->slots);
+	s->nslots -= k;
+	s->slot_base += k;
+}
+
+/* Reserves an output slot for a request read now (ordered mode). */
+static void reserve_slot(struct server *s, uint64_t seq)
+{
+	if (!s->o->ordered)
+		return;
+	size_t i = (size_t)(seq - s->slot_base);
+	XGROW(s->slots, i + 1, s->capslots);
+	while (s->nslots <= i)
+		s->slots[s->nslots++].line = NULL;
+}
+
+static void line_start(struct server *s, const char *id, const char *status)
+{
+	struct strbuf *l = &s->line;
+	sb_reset(l);
+	sb_adds(l, "{\"id\":");
+	sb_add_json_str(l, id, strlen(id));
+	sb_adds(l, ",\"status\":\"");
+	sb_adds(l, status);
+	sb_addc(l, '"');
+}
+
+static void line_str(struct server *s, const char *key, const char *val)
+{
+	sb_addf(&s->line, ",\"%s\":", key);
+	sb_add_json_str(&s->line, val, strlen(val));
+}
+
+static void line_end(struct server *s)
+{
+	sb_adds(&s->line, "}\n");
+}
+
+static void answer_error(struct server *s, uint64_t seq, const char *id,
+			 const char *code, const char *msg)
+{
+	line_start(s, id, "error");
+	line_str(s, "error", code);
+	line_str(s, "message", msg);
+	line_end(s);
+	emit_final(s, seq, &s->line);
+	s->st->errors++;
+	char name[64];
+	snprintf(name, sizeof name, "error.%s", code);
+	scen_db_count(s->db, name, 1);
+}
+
+static void variety_note(struct server *s, int hit)
+{
+	if (s->wcount == VARIETY_WINDOW)
+		s->whits -= s->window[s->wpos];
+	else
+		s->wcount++;
+	s->window[s->wpos] = (uint8_t)hit;
+	s->whits += hit;
+	s->wpos = (s->wpos + 1) % VARIETY_WINDOW;
+}
+
+/* Whether a would-be hit should be generated fresh instead: the rolling
+ * hit rate is above the middle of the band and quota allows. */
+static int variety_force(struct server *s)
+{
+	const struct scen_config *cfg = s->cfg;
+	if (s->wcount < 20 || cfg->cache.band_hi >= 1)
+		return 0;
+	double mid = (cfg->cache.band_lo + cfg->cache.band_hi) / 2;
+	return (double)s->whits / s->wcount > mid &&
+	       scen_quota_open(s->q, s->now);
+}
+
+static void finish_pend(struct server *s, struct pend *p)
+{
+	scen_request_release(&p->rq);
+	free(p);
+}
+
+static void answer_unavailable(struct server *s, struct pend *p)
+{
+	double ra = p->retry_at;
+	double rec = scen_quota_recovery(s->q, s->now);
+	if (!(ra > s->now) || (rec > s->now && rec < ra))
+		ra = rec;
+	long secs = isfinite(ra) && ra > s->now ? (long)ceil(ra - s->now) : 60;
+	if (secs < 1)
+		secs = 1;
+	line_start(s, p->rq.id, "unavailable");
+	sb_addf(&s->line, ",\"retry_after_s\":%ld", secs);
+	line_str(s, "message", "Try again in a few minutes");
+	line_end(s);
+	emit_final(s, p->seq, &s->line);
+	s->st->unavailable++;
+	scen_db_count(s->db, "answer.unavailable", 1);
+	char name[160];
+	snprintf(name, sizeof name, "miss.%s/%s", p->rq.exp->name,
+		 p->rq.tpl->name);
+	scen_db_count(s->db, name, 1);
+	if (!s->o->gen)
+		variety_note(s, 0);
+	finish_pend(s, p);
+}
+
+static struct scen_session *session_of(struct server *s, struct pend *p)
+{
+	if (!p->rq.session)
+		return NULL;
+	struct scen_session *ss = scen_index_session(s->ix, p->rq.session);
+	if (!ss->loaded && scen_db_session_load(s->db, p->rq.session, ss) < 0)
+		s->failed = SCEN_EX_IOERR;
+	return ss;
+}
+
+/* Answers p with a stored scenario; records the serving. */
+static int serve_scenario(struct server *s, struct pend *p,
+			  enum scen_tier tier, int64_t rowid, double sim)
+{
+	struct scen_scenario_row r;
+	if (scen_db_scenario_get(s->db, rowid, &r) < 0) {
+		s->failed = SCEN_EX_IOERR;
+		return -1;
+	}
+	if (!s->o->gen) {
+		struct scen_serving sv = {
+			.rq = &p->rq,
+			.tier = scen_tier_name(tier),
+			.similarity = sim,
+			.scenario = rowid,
+			.account = r.account[0] ? r.account : NULL,
+			.latency_ms = (scen_mono() - p->t0) * 1000,
+			.served_at = s->now,
+			.forced_fresh = p->forced,
+		};
+		if (scen_db_insert_serving(s->db, &sv) < 0) {
+			free(r.text);
+			s->failed = SCEN_EX_IOERR;
+			return -1;
+		}
+		scen_index_served(s->ix, rowid);
+		struct scen_session *ss = session_of(s, p);
+		if (ss)
+			scen_session_add(ss, rowid);
+		variety_note(s, tier != SCEN_TIER_FRESH);
+	}
+	char ts[24];
+	scen_iso8601(r.created_at, ts);
+	line_start(s, p->rq.id, "ok");
+	line_str(s, "tier", scen_tier_name(tier));
+	line_str(s, "scenario_id", r.sid);
+	sb_adds(&s->line, ",\"similarity\":");
+	sb_add_json_double(&s->line, floor(sim * 10000 + 0.5) / 10000);
+	line_str(s, "text", r.text);
+	line_str(s, "experiment", p->rq.exp->name);
+	line_str(s, "template", p->rq.tpl->name);
+	line_str(s, "model", r.model);
+	line_str(s, "generated_at", ts);
+	line_end(s);
+	free(r.text);
+	emit_final(s, p->seq, &s->line);
+	s->st->ok++;
+	s->st->by_tier[tier]++;
+	char name[32];
+	snprintf(name, sizeof name, "tier.%s", scen_tier_name(tier));
+	scen_db_count(s->db, name, 1);
+	scen_db_count(s->db, "answer.ok", 1);
+	finish_pend(s, p);
+	return 0;
+}
+
+static void wait_for(struct server *s, struct pend *p, struct scen_job *j)
+{
+	p->job = j;
+	p->rounds++;
+	/* waiters in arrival order: the first one's request made the job */
+	struct pend **pp = (struct pend **)&j->waiters;
+	while (*pp)
+		pp = &(*pp)->next_waiter;
+	p->next_waiter = NULL;
+	*pp = p;
+	p->next = s->waiting;
+	s->waiting = p;
+	s->nwaiting++;
+	if (s->o->async && !p->told_generating) {
+		p->told_generating = 1;
+		line_start(s, p->rq.id, "generating");
+		line_str(s, "job", j->jid);
+		line_end(s);
+		sb_add(&s->out, s->line.buf, s->line.len);
+	}
+}
+
+static void unwait(struct server *s, struct pend *p)
+{
+	struct pend **pp = &s->waiting;
+	while (*pp && *pp != p)
+		pp = &(*pp)->next;
+	if (*pp) {
+		*pp = p->next;
+		s->nwaiting--;
+	}
+	if (p->job) {
+		struct pend **w = (struct pend **)&p->job->waiters;
+		while (*w && *w != p)
+			w = &(*w)->next_waiter;
+		if (*w)
+			*w = p->next_waiter;
+		p->job = NULL;
+	}
+}
+
+static size_t fresh_pos(const struct scen_config *cfg, size_t from)
+{
+	for (size_t i = from; i < cfg->nfallback; i++)
+		if (cfg->fallback[i] == SCEN_TIER_FRESH)
+			return i;
+	return (size_t)-1;
+}
+
+/* Walks p through the tiers from p->tier_pos until it is answered or
+ * waits for a job. */
+static void advance(struct server *s, struct pend *p)
+{
+	const struct scen_config *cfg = s->cfg;
+	while (p->tier_pos < cfg->nfallback && !s->failed) {
+		enum scen_tier tier = cfg->fallback[p->tier_pos];
+		if (tier == SCEN_TIER_FRESH) {
+			if (!p->deadline)
+				p->deadline = s->now + cfg->provider.deadline_s;
+			if (p->rounds >= 3 || s->now >= p->deadline)
+				goto next;
+			if (!scen_quota_open(s->q, s->now)) {
+				p->retry_at = scen_quota_recovery(s->q, s->now);
+				scen_db_count(s->db, "fresh.no_budget", 1);
+				goto next;
+			}
+			struct scen_job *j = s->o->gen || p->rounds
+				? NULL : scen_engine_inflight(s->e, p->rq.key);
+			if (!j)
+				j = scen_engine_submit(s->e, &p->rq,
+						       "fresh", s->now,
+						       p->deadline);
+			wait_for(s, p, j);
+			return;
+		}
+		struct scen_pick pk;
+		struct scen_session *ss = session_of(s, p);
+		if (scen_index_pick(s->ix, &p->rq, tier, ss, s->now, &pk)) {
+			size_t f = fresh_pos(cfg, p->tier_pos + 1);
+			if (tier == SCEN_TIER_CACHE && !p->no_force &&
+			    f != (size_t)-1 && variety_force(s)) {
+				p->forced = 1;
+				p->tier_pos = f;
+				scen_db_count(s->db, "variety.forced", 1);
+				continue;
+			}
+			serve_scenario(s, p, tier, pk.rowid, pk.similarity);
+			return;
+		}
+next:
+		p->tier_pos++;
+	}
+	if (s->failed)
+		return;	/* the transaction is abandoned; answered later */
+	if (p->forced && !p->no_force) {
+		/* the forced generation failed: the hit it replaced serves */
+		p->forced = 0;
+		p->no_force = 1;
+		p->tier_pos = 0;
+		advance(s, p);
+		return;
+	}
+	answer_unavailable(s, p);
+}
+
+/* A job ended: answer or move on each request that waited for it. */
+static void job_ended(struct server *s, struct scen_job *j)
+{
+	struct pend *p = j->waiters, *next;
+	int first = 1;
+	j->waiters = NULL;
+	for (; p; p = next) {
+		next = p->next_waiter;
+		p->job = NULL;
+		unwait(s, p);
+		if (j->state != SCEN_JOB_DONE) {
+			p->retry_at = j->retry_at;
+			p->tier_pos++;
+			advance(s, p);
+			continue;
+		}
+		if (s->o->gen) {
+			serve_scenario(s, p, SCEN_TIER_FRESH, j->scenario, 1.0);
+			continue;
+		}
+		struct scen_session *ss = session_of(s, p);
+		/* the new scenario, unless this session has it already or it
+		 * is spent (single-flight shared it widely) */
+		if ((!ss || !s->cfg->cache.no_repeat_per_session ||
+		     !scen_session_has(ss, j->scenario)) &&
+		    scen_index_servable(s->ix, j->scenario)) {
+			serve_scenario(s, p,
+				       first ? SCEN_TIER_FRESH
+					     : SCEN_TIER_CACHE,
+				       j->scenario, 1.0);
+			first = 0;
+			continue;
+		}
+		/* wait for (or make) another variant while there is time */
+		advance(s, p);
+	}
+	scen_job_free(j);
+}
+
+static void expire_deadlines(struct server *s)
+{
+	struct pend *p = s->waiting, *next;
+	for (; p; p = next) {
+		next = p->next;
+		if (p->deadline > s->now)
+			continue;
+		/* the job goes on and its scenario is stored for later */
+		unwait(s, p);
+		p->retry_at = s->now + 1;
+		scen_db_count(s->db, "fresh.deadline", 1);
+		p->tier_pos++;
+		advance(s, p);
+	}
+}
+
+/* ---- status and cancel ---------------------------------------------- */
+
+static void answer_job_state(struct server *s, struct pend *p,
+			     const char *jid, const char *state)
+{
+	line_start(s, p->rq.id, "generating");
+	line_str(s, "job", jid);
+	line_str(s, "state", state);
+	line_end(s);
+	emit_final(s, p->seq, &s->line);
+}
+
+static void not_found(struct server *s, struct pend *p)
+{
+	char msg[128];
+	snprintf(msg, sizeof msg, "no job '%.40s' for this session",
+		 p->rq.job);
+	answer_error(s, p->seq, p->rq.id, "not_found", msg);
+	finish_pend(s, p);
+}
+
+/* op status for a job that is not running here: from the database. */
+static void status_stored(struct server *s, struct pend *p)
+{
+	struct scen_job_row r;
+	int found = scen_db_job_get(s->db, p->rq.job, &r);
+	if (found < 0) {
+		s->failed = SCEN_EX_IOERR;
+		return;
+	}
+	if (!found || !r.session || strcmp(r.session, p->rq.session)) {
+		if (found)
+			scen_job_row_release(&r);
+		not_found(s, p);
+		return;
+	}
+	if (!strcmp(r.state, "done") && r.scenario) {
+		struct scen_request rq;
+		if (scen_job_row_request(s->cfg, &r, &rq) < 0) {
+			answer_error(s, p->seq, p->rq.id, "not_found",
+				     "the job's template has changed since");
+			scen_job_row_release(&r);
+			finish_pend(s, p);
+			return;
+		}
+		/* the poll delivers the scenario: as the job's own request */
+		free(rq.id);
+		rq.id = xstrdup(p->rq.id);
+		scen_request_release(&p->rq);
+		p->rq = rq;
+		struct scen_session *ss = session_of(s, p);
+		int had = ss && scen_session_has(ss, r.scenario);
+		serve_scenario(s, p, SCEN_TIER_FRESH, r.scenario, 1.0);
+		(void)had;
+	} else if (!strcmp(r.state, "failed")) {
+		line_start(s, p->rq.id, "unavailable");
+		sb_adds(&s->line, ",\"retry_after_s\":60");
+		line_str(s, "job", r.jid);
+		line_str(s, "message", "Try again in a few minutes");
+		line_end(s);
+		emit_final(s, p->seq, &s->line);
+		finish_pend(s, p);
+	} else if (!strcmp(r.state, "cancelled")) {
+		answer_error(s, p->seq, p->rq.id, "cancelled",
+			     "the job was cancelled");
+		finish_pend(s, p);
+	} else {
+		answer_job_state(s, p, r.jid, r.state);
+		finish_pend(s, p);
+	}
+	scen_job_row_release(&r);
+}
+
+static void op_status(struct server *s, struct pend *p)
+{
+	struct scen_job *j = scen_engine_find(s->e, p->rq.job);
+	if (!j) {
+		status_stored(s, p);
+		return;
+	}
+	if (!j->rq.session || strcmp(j->rq.session, p->rq.session)) {
+		not_found(s, p);
+		return;
+	}
+	answer_job_state(s, p, j->jid, scen_job_state_name(j->state));
+	finish_pend(s, p);
+}
+
+static void op_cancel(struct server *s, struct pend *p)
+{
+	struct scen_job *j = scen_engine_find(s->e, p->rq.job);
+	struct scen_job_row r;
+	const char *state = "cancelled";
+	if (j) {
+		if (!j->rq.session || strcmp(j->rq.session, p->rq.session)) {
+			not_found(s, p);
+			return;
+		}
+		/* the session's own waiting requests end; other sessions
+		 * sharing the call keep it */
+		struct pend *w = j->waiters, *next;
+		int others = 0;
+		for (; w; w = next) {
+			next = w->next_waiter;
+			if (strcmp(w->rq.session ? w->rq.session : "",
+				   p->rq.session)) {
+				others++;
+				continue;
+			}
+			unwait(s, w);
+			answer_error(s, w->seq, w->rq.id, "cancelled",
+				     "the job was cancelled by its session");
+			finish_pend(s, w);
+		}
+		if (!others)
+			scen_engine_cancel(s->e, j, s->now);
+	} else {
+		int found = scen_db_job_get(s->db, p->rq.job, &r);
+		if (found < 0) {
+			s->failed = SCEN_EX_IOERR;
+			return;
+		}
+		if (!found || !r.session || strcmp(r.session, p->rq.session)) {
+			if (found)
+				scen_job_row_release(&r);
+			not_found(s, p);
+			return;
+		}
+		state = !strcmp(r.state, "done") ? "done"
+			: !strcmp(r.state, "failed") ? "failed" : "cancelled";
+		if (!strcmp(r.state, "queued") || !strcmp(r.state, "running"))
+			scen_db_job_update(s->db, r.rowid, "cancelled", s->now,
+					   NULL, 0, "cancelled", 0);
+		scen_job_row_release(&r);
+	}
+	line_start(s, p->rq.id, "ok");
+	line_str(s, "job", p->rq.job);
+	line_str(s, "state", state);
+	line_end(s);
+	emit_final(s, p->seq, &s->line);
+	finish_pend(s, p);
+}
+
+/* ---- input ----------------------------------------------------------- */
+
+static void take_line(struct server *s, const char *line, size_t len)
+{
+	struct scen_req_error err;
+	struct pend *p = xcalloc(1, sizeof *p);
+	s->lineno++;
+	if (len && line[len - 1] == '\r')
+		len--;
+	size_t k = 0;
+	while (k < len && (line[k] == ' ' || line[k] == '\t'))
+		k++;
+	if (k == len) {	/* blank lines are not requests */
+		free(p);
+		return;
+	}
+	p->seq = s->seq++;
+	p->t0 = scen_mono();
+	s->st->lines++;
+	reserve_slot(s, p->seq);
+	int flags = s->o->gen ? 0 : SCEN_REQ_NEED_SESSION;
+	if (scen_request_parse(s->cfg, line, len, s->lineno, flags, &p->rq,
+			       &err) < 0) {
+		scen_debug("%s:%ld: %s: %s", s->o->in_name, s->lineno,
+			   err.code, err.message);
+		answer_error(s, p->seq, p->rq.id, err.code, err.message);
+		finish_pend(s, p);
+		return;
+	}
+	if (p->rq.op == SCEN_OP_STATUS) {
+		op_status(s, p);
+		return;
+	}
+	if (p->rq.op == SCEN_OP_CANCEL) {
+		op_cancel(s, p);
+		return;
+	}
+	if (s->o->gen) {
+		/* each variant is its own request with the same id */
+		for (long i = 1; i < s->o->count; i++) {
+			struct pend *q = xcalloc(1, sizeof *q);
+			*q = *p;
+			q->rq.id = xstrdup(p->rq.id);
+			q->rq.session = p->rq.session ? xstrdup(p->rq.session)
+						      : NULL;
+			q->seq = s->seq++;
+			reserve_slot(s, q->seq);
+			advance(s, q);
+		}
+	}
+	advance(s, p);
+}
+
+static void too_long(struct server *s)
+{
+	char msg[96];
+	uint64_t seq = s->seq++;
+	s->lineno++;
+	s->st->lines++;
+	reserve_slot(s, seq);
+	snprintf(msg, sizeof msg, "line %ld is longer than %d bytes",
+		 s->lineno, SCEN_MAX_LINE);
+	char id[24];
+	snprintf(id, sizeof id, "%ld", s->lineno);
+	answer_error(s, seq, id, "line_too_long", msg);
+}
+
+/* Answers up to max complete lines of the input buffer. */
+static int take_lines(struct server *s, int max)
+{
+	size_t start = 0;
+	int n = 0;
+	while (n < max && !s->failed) {
+		char *nl = memchr(s->ibuf + start, '\n', s->ilen - start);
+		if (!nl)
+			break;
+		size_t len = (size_t)(nl - (s->ibuf + start));
+		if (s->skipping)
+			s->skipping = 0;	/* the rest of a long line */
+		else if (len > SCEN_MAX_LINE)
+			too_long(s);
+		else
+			take_line(s, s->ibuf + start, len);
+		start += len + 1;
+		n++;
+	}
+	size_t rest = s->ilen - start;
+	if (rest > SCEN_MAX_LINE && !s->skipping) {
+		/* no newline in sight: answer now, drop the rest of it */
+		too_long(s);
+		s->skipping = 1;
+		start = s->ilen;
+		rest = 0;
+		n++;
+	} else if (rest && s->skipping && !memchr(s->ibuf + start, '\n', rest)) {
+		start = s->ilen;
+		rest = 0;
+	}
+	if (s->eof && rest && n < max && !memchr(s->ibuf + start, '\n', rest)) {
+		/* the last line has no newline */
+		if (!s->skipping)
+			take_line(s, s->ibuf + start, rest);
+		start = s->ilen;
+		rest = 0;
+		n++;
+	}
+	memmove(s->ibuf, s->ibuf + start, rest);
+	s->ilen = rest;
+	return n;
+}
+
+static int has_line(const struct server *s)
+{
+	return s->ilen && (memchr(s->ibuf, '\n', s->ilen) || s->eof ||
+			   s->ilen > SCEN_MAX_LINE);
+}
+
+static void read_input(struct server *s)
+{
+	if (s->eof)
+		return;
+	for (int k = 0; k < 16; k++) {
+		XGROW(s->ibuf, s->ilen + READ_CHUNK, s->icap);
+		ssize_t n = read(s->o->in_fd, s->ibuf + s->ilen, READ_CHUNK);
+		if (n > 0) {
+			s->ilen += (size_t)n;
+			if (s->ilen > 4 * (size_t)SCEN_MAX_LINE)
+				return;	/* enough to chew on */
+			continue;
+		}
+		if (n == 0)
+			s->eof = 1;
+		else if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			 errno != EINTR) {
+			scen_error("%s: read error: %s", s->o->in_name,
+				   strerror(errno));
+			s->eof = 1;
+		}
+		return;
+	}
+}
+
+/* ---- the loop -------------------------------------------------------- */
+
+static void handle_finished(struct server *s)
+{
+	struct scen_job *j;
+	while ((j = scen_engine_finished(s->e)))
+		job_ended(s, j);
+}
+
+static double next_deadline(const struct server *s)
+{
+	double t = INFINITY;
+	for (const struct pend *p = s->waiting; p; p = p->next)
+		if (p->deadline < t)
+			t = p->deadline;
+	return t;
+}
+
+/* One transaction: everything that can be answered now is. */
+static int turn(struct server *s)
+{
+	s->now = scen_now();
+	if (scen_db_begin(s->db) < 0)
+		return SCEN_EX_IOERR;
+	if (scen_db_catch_up(s->db, s->cfg, s->ix) < 0)
+		s->failed = SCEN_EX_IOERR;
+	scen_engine_step(s->e, s->now);
+	handle_finished(s);
+	take_lines(s, BATCH_LINES);
+	expire_deadlines(s);
+	for (int k = 0; k < 8; k++) {
+		scen_engine_step(s->e, s->now);
+		if (!scen_engine_finished_count(s->e))
+			break;
+		handle_finished(s);
+	}
+	if (s->failed) {
+		scen_db_rollback(s->db);
+		return s->failed;
+	}
+	if (scen_db_commit(s->db) < 0)
+		return SCEN_EX_IOERR;
+	if (s->o->ordered)
+		release_ordered(s);
+	if (s->out.len) {
+		if (fwrite(s->out.buf, 1, s->out.len, s->o->out) != s->out.len ||
+		    fflush(s->o->out) != 0) {
+			scen_error("error writing the answers: %s",
+				   strerror(errno));
+			return SCEN_EX_IOERR;
+		}
+		sb_reset(&s->out);
+	}
+	scen_engine_launch(s->e);
+	return 0;
+}
+
+static int setup(struct server *s)
+{
+	if (scen_db_begin(s->db) < 0)
+		return SCEN_EX_IOERR;
+	if (scen_db_register_templates(s->db, s->cfg) < 0 ||
+	    scen_db_load_index(s->db, s->cfg, s->ix) < 0 ||
+	    scen_engine_adopt(s->e, scen_now()) < 0) {
+		scen_db_rollback(s->db);
+		return SCEN_EX_IOERR;
+	}
+	if (scen_db_commit(s->db) < 0)
+		return SCEN_EX_IOERR;
+	scen_debug("%zu stored scenarios loaded", scen_index_count(s->ix));
+	return 0;
+}
+
+int scen_serve(const struct scen_config *cfg, struct scen_db *db,
+	       const struct scen_serve_opts *o, struct scen_serve_stats *st)
+{
+	struct server s;
+	memset(&s, 0, sizeof s);
+	memset(st, 0, sizeof *st);
+	s.cfg = cfg;
+	s.o = o;
+	s.st = st;
+	s.db = db;
+	s.ix = scen_index_new(cfg);
+	s.q = scen_quota_new(cfg, db);
+	s.e = scen_engine_new(cfg, db, s.q, s.ix);
+	sb_init(&s.out);
+	sb_init(&s.line);
+
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	int fl = fcntl(o->in_fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(o->in_fd, F_SETFL, fl | O_NONBLOCK);
+
+	int rc = setup(&s);
+	while (!rc) {
+		if (signals && !s.eof) {
+			scen_info("signal: finishing the jobs in flight");
+			s.eof = 1;
+		}
+		double now = scen_now();
+		double wake = next_deadline(&s);
+		double t = scen_engine_next_try(s.e);
+		if (t < wake)
+			wake = t;
+		int timeout = has_line(&s) ? 0 : 200;
+		if (isfinite(wake)) {
+			double ms = scen_real_ms(wake - now);
+			if (ms < timeout)
+				timeout = ms < 0 ? 0 : (int)ms + 1;
+		}
+		int ready = 0;
+		if (timeout > 0 || scen_engine_inflight_calls(s.e))
+			scen_engine_wait(s.e, s.eof ? -1 : o->in_fd,
+					 timeout, &ready);
+		if (!s.eof)
+			read_input(&s);
+		int ended = scen_engine_collect(s.e);
+		now = scen_now();
+		if (has_line(&s) || ended || next_deadline(&s) <= now ||
+		    scen_engine_next_try(s.e) <= now)
+			rc = turn(&s);
+		if (s.eof && !has_line(&s) && !s.nwaiting &&
+		    !scen_engine_pending(s.e) &&
+		    !scen_engine_inflight_calls(s.e))
+			break;
+	}
+	if (rc)
+		scen_error("stopping: answers not yet committed are not "
+			   "written");
+	while (s.waiting) {
+		struct pend *p = s.waiting;
+		unwait(&s, p);
+		finish_pend(&s, p);
+	}
+	for (size_t i = 0; i < s.nslots; i++)
+		free(s.slots[i].line);
+	free(s.slots);
+	scen_engine_free(s.e);
+	scen_quota_free(s.q);
+	scen_index_free(s.ix);
+	sb_release(&s.out);
+	sb_release(&s.line);
+	free(s.ibuf);
+	return rc;
+}

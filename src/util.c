@@ -1,0 +1,357 @@
+/* util.c — allocation wrappers, string buffers, diagnostics and the clock. */
+#include "scen/util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *progname = "scen";
+int scen_verbosity;
+
+static void oom(void)
+{
+	fprintf(stderr, "%s: out of memory\n", progname);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		oom();
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) < 0)
+		oom();
+	va_end(ap);
+	return p;
+}
+
+void sb_init(struct strbuf *sb)
+{
+	sb->cap = 64;
+	sb->len = 0;
+	sb->buf = xmalloc(sb->cap);
+	sb->buf[0] = 0;
+}
+
+void sb_release(struct strbuf *sb)
+{
+	free(sb->buf);
+	sb->buf = NULL;
+	sb->len = sb->cap = 0;
+}
+
+void sb_reset(struct strbuf *sb)
+{
+	sb->len = 0;
+	sb->buf[0] = 0;
+}
+
+void sb_grow(struct strbuf *sb, size_t extra)
+{
+	if (sb->len + extra + 1 <= sb->cap)
+		return;
+	size_t c = sb->cap ? sb->cap : 64;
+	while (c < sb->len + extra + 1)
+		c *= 2;
+	sb->buf = xrealloc(sb->buf, c);
+	sb->cap = c;
+}
+
+void sb_add(struct strbuf *sb, const void *p, size_t n)
+{
+	sb_grow(sb, n);
+	memcpy(sb->buf + sb->len, p, n);
+	sb->len += n;
+	sb->buf[sb->len] = 0;
+}
+
+void sb_adds(struct strbuf *sb, const char *s)
+{
+	sb_add(sb, s, strlen(s));
+}
+
+void sb_addc(struct strbuf *sb, char c)
+{
+	sb_grow(sb, 1);
+	sb->buf[sb->len++] = c;
+	sb->buf[sb->len] = 0;
+}
+
+void sb_addf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sb->cap - sb->len) {
+		sb_grow(sb, (size_t)n);
+		va_start(ap, fmt);
+		vsnprintf(sb->buf + sb->len, sb->cap - sb->len, fmt, ap);
+		va_end(ap);
+	}
+	sb->len += (size_t)n;
+}
+
+void sb_add_json_str(struct strbuf *sb, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	sb_grow(sb, n + 2);
+	sb->buf[sb->len++] = '"';
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		sb_add(sb, s + start, i - start);
+		start = i + 1;
+		char esc[6] = {'\\', 0};
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		default:
+			sb_add(sb, "\\u00", 4);
+			sb_addc(sb, hex[c >> 4]);
+			sb_addc(sb, hex[c & 15]);
+			continue;
+		}
+		sb_add(sb, esc, 2);
+	}
+	sb_add(sb, s + start, n - start);
+	sb_addc(sb, '"');
+}
+
+void sb_add_json_double(struct strbuf *sb, double d)
+{
+	if (!isfinite(d)) {
+		sb_adds(sb, "null");
+		return;
+	}
+	if (d == floor(d) && fabs(d) < 1e15) {
+		sb_addf(sb, "%.1f", d);
+		return;
+	}
+	sb_addf(sb, "%.4g", d);
+}
+
+void scen_set_progname(const char *argv0)
+{
+	const char *s = strrchr(argv0, '/');
+	progname = s ? s + 1 : argv0;
+}
+
+const char *scen_progname(void)
+{
+	return progname;
+}
+
+static void vmsg(const char *kind, const char *fmt, va_list ap)
+{
+	char buf[4096];
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	if (kind)
+		fprintf(stderr, "%s: %s: %s\n", progname, kind, buf);
+	else
+		fprintf(stderr, "%s: %s\n", progname, buf);
+}
+
+int scen_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(NULL, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void scen_warn(const char *fmt, ...)
+{
+	if (scen_verbosity < 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg("warning", fmt, ap);
+	va_end(ap);
+}
+
+void scen_info(const char *fmt, ...)
+{
+	if (scen_verbosity < 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(NULL, fmt, ap);
+	va_end(ap);
+}
+
+void scen_debug(const char *fmt, ...)
+{
+	if (scen_verbosity < 1)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(NULL, fmt, ap);
+	va_end(ap);
+}
+
+static double real_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double clock_scale = -1, clock_epoch;
+
+static void clock_init(void)
+{
+	const char *s = getenv("SCEN_CLOCK_SCALE");
+	const char *e = getenv("SCEN_CLOCK_EPOCH");
+	clock_scale = 1;
+	clock_epoch = 0;
+	if (s && *s) {
+		char *end;
+		double k = strtod(s, &end);
+		if (*end == 0 && k > 0 && k <= 1e6)
+			clock_scale = k;
+	}
+	if (clock_scale != 1)
+		clock_epoch = e && *e ? strtod(e, NULL) : real_now();
+}
+
+double scen_clock_scale(void)
+{
+	if (clock_scale < 0)
+		clock_init();
+	return clock_scale;
+}
+
+double scen_now(void)
+{
+	double k = scen_clock_scale();
+	double t = real_now();
+	if (k == 1)
+		return t;
+	return clock_epoch + (t - clock_epoch) * k;
+}
+
+double scen_real_ms(double virtual_s)
+{
+	return virtual_s * 1000.0 / scen_clock_scale();
+}
+
+double scen_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void scen_iso8601(double t, char *buf)
+{
+	time_t s = (time_t)floor(t);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+double scen_parse_iso8601(const char *s)
+{
+	struct tm tm = {0};
+	int n = 0;
+	if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &n) != 3)
+		return -1;
+	if (s[n] == 'T' || s[n] == ' ') {
+		int m = 0;
+		if (sscanf(s + n + 1, "%2d:%2d:%2d%n", &tm.tm_hour, &tm.tm_min,
+			   &tm.tm_sec, &m) != 3)
+			return -1;
+		n += 1 + m;
+		if (s[n] == 'Z')
+			n++;
+	}
+	if (s[n] != 0)
+		return -1;
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+	    tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (double)timegm(&tm);
+}
+
+int scen_close_stdout(void)
+{
+	int bad = ferror(stdout);
+	if (fclose(stdout) != 0 || bad) {
+		if (errno == EPIPE || bad)
+			return scen_error("error writing standard output: %s",
+					  strerror(errno ? errno : EIO));
+		return scen_error("error closing standard output: %s",
+				  strerror(errno));
+	}
+	return 0;
+}
+
+uint64_t scen_random64(void)
+{
+	uint64_t r = 0;
+	if (getrandom(&r, sizeof r, 0) != sizeof r) {
+		r = (uint64_t)real_now() * 6364136223846793005ULL ^
+		    (uint64_t)getpid();
+	}
+	return r;
+}

@@ -1,0 +1,572 @@
+#!/usr/bin/env python3
+"""fake-provider.py - a loopback fake of Groq's OpenAI-compatible chat API, for scen tests.
+
+Python 3 standard library only. Binds 127.0.0.1 only. HTTP/1.1 keep-alive, every
+response carries Content-Length. Meant to be fast enough for benchmarks.
+
+CLI
+  --port N          port to bind (default 0 = any free port)
+  --port-file F     write the bound port to F (atomically: tmp file + rename)
+  --keys k1,k2      accepted API keys; key_id = index ("0", "1", ...). Any other
+                    Bearer -> 401 invalid_api_key. Omitted: every non-empty key is
+                    accepted and key_id = "h" + first 8 hex of sha256(key).
+                    No key at all -> 401, key_id "-". Keys are never logged.
+  --rpm N --rpd N --tpm N   limits PER KEY (0 = unlimited, the default)
+  --delay-ms N      base delay (REAL ms) before every completion answer
+  --min-chars N     minimum length of a normal answer (default 300)
+  --mode M          initial default fault mode (see below; default ok)
+  --log F           append one JSON line per completion request received:
+                    {"t": real epoch, "vt": virtual epoch, "key_id", "model",
+                     "messages", "status"}; status is the HTTP code, or the
+                    string "timeout"/"reset" when no full answer was sent.
+
+Endpoints
+  POST */chat/completions   (any prefix: /openai/v1, /v1, ...)
+  GET  /_health  -> 200 "ok"
+  GET  /_stats   -> {"calls", "ok" (200 + finish_reason stop, so refuse/empty
+                    count), "good" (genuine ok/slow answers), "status": {"200": n,
+                    "429": n, "timeout": n, ...}, "by_key" (every completion request
+                    received), "ok_by_key", "prompts" (last 200 user prompts),
+                    "mode", "queue"}
+  POST /_control {"mode": M, "count": N, "delay_ms": D, "retry_after": S, "kind": K}
+                 without count: M becomes the default mode; with count: the next N
+                 completions use M, then the default applies again.
+                 {"mode": "script", "script": [M | {"mode": M, ...}, ...]}: the next
+                 requests take those modes one by one, then the default is "ok".
+                 GET /_control shows the current state.
+  POST /_reset   zero all counters, windows and the answer counter; mode ok.
+
+Modes (a mode is consumed by each completion request that passed auth and body
+validation): ok; refuse (200, refusal text); length (200, truncated text,
+finish_reason "length"); empty (200, content ""); malformed (200, body not JSON);
+badshape (200, JSON without "choices"); 500; 503; 429 (retry-after S, default 2,
+"requests per minute (RPM)", or "tokens per minute (TPM)" with "kind": "tpm");
+429day ("requests per day (RPD)", "Please try again in 9m38.016s" or S);
+401; slow (ok after delay_ms, default 3000 real ms); timeout (sleep delay_ms,
+default 60000 real ms, then close without answering); reset (200 headers and half
+the body, then a TCP RST). delay_ms given with any other mode adds a delay.
+Modes ok/slow/refuse/length/empty/malformed/badshape/reset go through the rate
+limits (they may turn into a 429) and count as used; the other modes do not.
+
+Rate limits (per key_id, virtual time)
+  rpm: requests in the last 60 s (sliding). rpd: requests in the last 86400 s
+  (SLIDING window, not the calendar day, so resets are deterministic in tests).
+  tpm: tokens in the last 60 s; tokens = ceil(chars of all message contents / 4)
+  + completion tokens (ceil(answer chars / 4)). A request is refused when the
+  window is full, or for tpm when used + its prompt tokens > tpm (prompt alone
+  > tpm -> 413 "Request too large"). A 429 is not counted as used.
+  Headers on 200 and 429: x-ratelimit-limit-requests (rpd, else 14400),
+  x-ratelimit-remaining-requests (per day), x-ratelimit-reset-requests (until the
+  oldest request of the day window expires), x-ratelimit-limit-tokens (tpm, else
+  6000), x-ratelimit-remaining-tokens (per minute), x-ratelimit-reset-tokens
+  (until the minute window is empty). An UNLIMITED budget is reported as always
+  fully remaining with reset "0s", so clients never throttle on it.
+  Durations are Go style ("940ms", "7.66s", "2m0s", "1h2m3.5s"); retry-after is
+  ceil(seconds), at least 1.
+
+Time scaling
+  SCEN_CLOCK_SCALE=K (default 1), SCEN_CLOCK_EPOCH=E (real epoch s, default the
+  process start): virtual now = E + (real_now - E) * K. Windows, "created",
+  retry-after and reset values are virtual seconds; delays are REAL ms.
+
+Example
+  tests/lib/fake-provider.py --port-file $T/port --keys k0,k1 --rpm 30 & pid=$!
+  ... base_url http://127.0.0.1:$(cat $T/port)/openai/v1 ...
+  curl -s -XPOST 127.0.0.1:$port/_control -d '{"mode":"503","count":2}'
+  kill $pid; wait $pid
+"""
+import argparse, collections, hashlib, json, math, os, re, signal, socket, struct
+import socketserver, sys, threading, time, traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MODES = {"ok", "refuse", "length", "empty", "malformed", "badshape", "500", "503",
+         "429", "429day", "401", "slow", "timeout", "reset"}
+LIMITED = {"ok", "slow", "refuse", "length", "empty", "malformed", "badshape", "reset"}
+DEFAULT_DELAY = {"slow": 3000.0, "timeout": 60000.0}
+REFUSAL = "I'm sorry, but I cannot help with that. As an AI, I can't write this."
+FILLER = (
+    "The meeting room was quiet and the afternoon light fell across the table. ",
+    "A clock ticked softly on the wall while the papers were sorted into piles. ",
+    "Outside, the street was busy with people walking home from work. ",
+    "The coffee in the kitchen had gone cold an hour ago. ",
+    "Someone had left a window open, and a light breeze moved the curtains. ",
+    "The notes on the whiteboard described the plan in careful detail. ",
+)
+BANNED = re.compile(r"as an ai|i can[’']?t|i cannot", re.I)
+MAX_BODY = 16 << 20
+ERR_401 = {"error": {"message": "Invalid API Key", "type": "invalid_request_error",
+                     "code": "invalid_api_key"}}
+RL_NAMES = {"rpm": ("requests per minute (RPM)", "requests"),
+            "rpd": ("requests per day (RPD)", "requests"),
+            "tpm": ("tokens per minute (TPM)", "tokens")}
+
+
+def godur(sec):
+    """Go time.Duration.String() at millisecond precision."""
+    ms = int(round(max(0.0, sec) * 1000))
+    if ms == 0:
+        return "0s"
+    if ms < 1000:
+        return "%dms" % ms
+    h, rem = divmod(ms, 3600000)
+    m, rem = divmod(rem, 60000)
+    s = ("%d.%03d" % divmod(rem, 1000)).rstrip("0").rstrip(".")
+    return ("%dh" % h if h else "") + ("%dm" % m if h or m else "") + s + "s"
+
+
+def jdump(obj):
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def content_text(c):
+    if isinstance(c, str):
+        return c
+    if isinstance(c, list):  # OpenAI content parts
+        return "".join(p.get("text", "") for p in c if isinstance(p, dict)
+                       and isinstance(p.get("text", ""), str))
+    return ""
+
+
+def validate(req):
+    if not isinstance(req, dict):
+        return "request body must be a JSON object"
+    if not isinstance(req.get("model"), str) or not req["model"]:
+        return "'model' : property 'model' is missing"
+    msgs = req.get("messages")
+    if not isinstance(msgs, list) or not msgs:
+        return "'messages' : property 'messages' is missing or empty"
+    for m in msgs:
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str) \
+                or not isinstance(m.get("content"), (str, list)):
+            return "'messages' : each message needs a string 'role' and a 'content'"
+    return None
+
+
+def make_text(n, user, min_chars):
+    text = "Scenario #%d. %s" % (n, BANNED.sub("[...]", user.strip()))
+    parts, size, i = [text, " "], len(text) + 1, n % len(FILLER)
+    while size < min_chars:
+        parts.append(FILLER[i])
+        size += len(FILLER[i])
+        i = (i + 1) % len(FILLER)
+    text = "".join(parts).strip()
+    return BANNED.sub("[...]", text) if BANNED.search(text) else text
+
+
+class Clock:
+    def __init__(self):
+        self.k = float(os.environ.get("SCEN_CLOCK_SCALE") or 1)
+        self.e = float(os.environ.get("SCEN_CLOCK_EPOCH") or time.time())
+
+    def now(self):
+        return self.e + (time.time() - self.e) * self.k
+
+
+class Window:
+    """Per-key sliding windows: request times (minute, day) and [time, tokens]."""
+    __slots__ = ("m", "d", "t", "tsum")
+
+    def __init__(self):
+        self.m, self.d, self.t, self.tsum = (collections.deque(), collections.deque(),
+                                             collections.deque(), 0)
+
+    def prune(self, now):
+        m, d, t = self.m, self.d, self.t
+        while m and m[0] <= now - 60:
+            m.popleft()
+        while d and d[0] <= now - 86400:
+            d.popleft()
+        while t and t[0][0] <= now - 60:
+            self.tsum -= t.popleft()[1]
+
+
+class State:
+    def __init__(self, a):
+        self.a, self.clock, self.lock = a, Clock(), threading.Lock()
+        self.keys = {k: str(i) for i, k in enumerate(a.keys)} if a.keys else None
+        self.logf = open(a.log, "a", buffering=1, encoding="utf-8") if a.log else None
+        self.log_lock = threading.Lock()
+        self.reset(a.mode)
+
+    def reset(self, mode="ok"):
+        self.n = self.calls = self.ok = self.good = 0
+        self.status, self.by_key, self.ok_by_key = (collections.Counter() for _ in "abc")
+        self.prompts = collections.deque(maxlen=200)
+        self.wins = {}
+        self.default, self.queue = self.spec(mode), collections.deque()
+
+    def key_id(self, key):
+        if not key:
+            return "-", False
+        if self.keys is not None:
+            kid = self.keys.get(key)
+            return (kid, True) if kid is not None else (self.hash(key), False)
+        return self.hash(key), True
+
+    @staticmethod
+    def hash(key):
+        return "h" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:8]
+
+    @staticmethod
+    def spec(c, inherit=None):
+        c = {"mode": c} if isinstance(c, str) else dict(c)
+        for k, v in (inherit or {}).items():
+            c.setdefault(k, v)
+        m = str(c.get("mode", "ok"))
+        if m not in MODES:
+            raise ValueError("unknown mode %r" % m)
+        s = {"mode": m}
+        for k in ("delay_ms", "retry_after"):
+            if c.get(k) is not None:
+                s[k] = float(c[k])
+        if c.get("kind") is not None:
+            s["kind"] = "tpm" if str(c["kind"]).lower().startswith("t") else "rpm"
+        return s
+
+    def control(self, c):
+        with self.lock:
+            if c.get("mode") == "script":
+                if not isinstance(c.get("script"), list):
+                    raise ValueError("'script' must be a list of modes")
+                inh = {k: c[k] for k in ("delay_ms", "retry_after", "kind") if k in c}
+                q = [self.spec(x, inh) for x in c["script"]]
+                self.default, self.queue = self.spec("ok"), collections.deque(q)
+            elif c.get("count") is not None:
+                self.queue = collections.deque([self.spec(c)] * int(c["count"]))
+            else:
+                self.default, self.queue = self.spec(c), collections.deque()
+            return self.control_state()
+
+    def control_state(self):
+        return {"mode": self.default, "queue": [s["mode"] for s in self.queue]}
+
+    def next_mode(self):
+        with self.lock:
+            return self.queue.popleft() if self.queue else self.default
+
+    def stats(self):
+        with self.lock:
+            return {"calls": self.calls, "ok": self.ok, "good": self.good,
+                    "status": dict(self.status), "by_key": dict(self.by_key),
+                    "ok_by_key": dict(self.ok_by_key), "prompts": list(self.prompts),
+                    **self.control_state()}
+
+    def window(self, kid, now):
+        w = self.wins.get(kid)
+        if w is None:
+            w = self.wins[kid] = Window()
+        w.prune(now)
+        return w
+
+    def rl_headers(self, w, now):
+        a = self.a
+        if a.rpd:
+            req = (a.rpd, max(0, a.rpd - len(w.d)), godur(w.d[0] + 86400 - now) if w.d else "0s")
+        else:
+            req = (14400, 14400, "0s")
+        if a.tpm:
+            tok = (a.tpm, max(0, a.tpm - w.tsum), godur(w.t[-1][0] + 60 - now) if w.t else "0s")
+        else:
+            tok = (6000, 6000, "0s")
+        return {"x-ratelimit-limit-requests": req[0], "x-ratelimit-remaining-requests": req[1],
+                "x-ratelimit-reset-requests": req[2], "x-ratelimit-limit-tokens": tok[0],
+                "x-ratelimit-remaining-tokens": tok[1], "x-ratelimit-reset-tokens": tok[2]}
+
+    def headers_for(self, kid):
+        with self.lock:
+            now = self.clock.now()
+            return self.rl_headers(self.window(kid, now), now)
+
+    def answer(self, kid, req, mode, ptok, user):
+        """Apply the limits, then build a 200-type answer. -> (code, body, headers, finish)."""
+        a, model = self.a, req["model"]
+        with self.lock:
+            now = self.clock.now()
+            w = self.window(kid, now)
+            err = None
+            if a.rpd and len(w.d) >= a.rpd:
+                err = rl_error(model, "rpd", a.rpd, len(w.d), 1, w.d[0] + 86400 - now)
+            elif a.rpm and len(w.m) >= a.rpm:
+                err = rl_error(model, "rpm", a.rpm, len(w.m), 1, w.m[0] + 60 - now)
+            elif a.tpm and ptok > a.tpm:
+                msg = ("Request too large for model `%s` in organization `org_x` on tokens per "
+                       "minute (TPM): Limit %d, Requested %d, please reduce your message size "
+                       "and try again. Visit https://console.groq.com/docs/rate-limits for more "
+                       "information." % (model, a.tpm, ptok))
+                return 413, {"error": {"message": msg, "type": "tokens",
+                                       "code": "rate_limit_exceeded"}}, self.rl_headers(w, now), None
+            elif a.tpm and w.tsum + ptok > a.tpm:
+                need, wait = w.tsum + ptok - a.tpm, 0.0
+                for t, n in w.t:
+                    need -= n
+                    wait = t + 60 - now
+                    if need <= 0:
+                        break
+                err = rl_error(model, "tpm", a.tpm, w.tsum, ptok, wait)
+            if err:
+                h = self.rl_headers(w, now)
+                h.update(err[1])
+                return 429, err[0], h, None
+            self.n += 1
+            n = self.n
+            if mode == "refuse":
+                text, finish = REFUSAL, "stop"
+            elif mode == "empty":
+                text, finish = "", "stop"
+            else:
+                text, finish = make_text(n, user, a.min_chars), "stop"
+                if mode == "length":
+                    text, finish = text[:max(20, len(text) // 2)], "length"
+            ctok = (len(text) + 3) // 4
+            if a.rpm:
+                w.m.append(now)
+            if a.rpd:
+                w.d.append(now)
+            if a.tpm:
+                if w.t and now - w.t[-1][0] < 0.05:  # merge bursts: keeps the deque short
+                    w.t[-1][0] = now
+                    w.t[-1][1] += ptok + ctok
+                else:
+                    w.t.append([now, ptok + ctok])
+                w.tsum += ptok + ctok
+            headers = self.rl_headers(w, now)
+        body = {"id": "chatcmpl-%d" % n, "object": "chat.completion", "created": int(now),
+                "model": model, "choices": [{"index": 0, "message": {"role": "assistant",
+                "content": text}, "logprobs": None, "finish_reason": finish}],
+                "usage": {"prompt_tokens": ptok, "completion_tokens": ctok,
+                          "total_tokens": ptok + ctok},
+                "system_fingerprint": "fp_fake", "x_groq": {"id": "req_fake%08d" % n}}
+        if mode == "badshape":
+            del body["choices"]
+        elif mode == "malformed":
+            body = b'{"choices": [ {"message": '
+        return 200, body, headers, finish
+
+    def record(self, kid, req, status, finish=None, mode=None):
+        with self.lock:
+            self.status[str(status)] += 1
+            if status == 200 and finish == "stop" and mode in ("ok", "slow", "refuse", "empty"):
+                self.ok += 1
+                self.ok_by_key[kid] += 1
+                self.good += mode in ("ok", "slow")
+        if self.logf:
+            line = {"t": round(time.time(), 3), "vt": round(self.clock.now(), 3), "key_id": kid,
+                    "model": req.get("model") if isinstance(req, dict) else None,
+                    "messages": req.get("messages") if isinstance(req, dict) else None,
+                    "status": status}
+            with self.log_lock:
+                self.logf.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def rl_error(model, kind, limit, used, requested, wait, org="org_x"):
+    label, typ = RL_NAMES[kind]
+    msg = ("Rate limit reached for model `%s` in organization `%s` on %s: Limit %d, Used %d, "
+           "Requested %d. Please try again in %s. Visit https://console.groq.com/docs/"
+           "rate-limits for more information." % (model, org, label, limit, used, requested,
+                                                  godur(wait)))
+    return ({"error": {"message": msg, "type": typ, "code": "rate_limit_exceeded"}},
+            {"retry-after": max(1, math.ceil(round(wait, 3)))})
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-groq/1"
+    disable_nagle_algorithm = True
+    timeout = 300  # idle keep-alive connections are dropped after this
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, code, body, headers=None, ctype="application/json"):
+        if not isinstance(body, bytes):
+            body = jdump(body) if ctype == "application/json" else str(body).encode()
+        head = ["HTTP/1.1 %d %s" % (code, self.responses.get(code, ("",))[0]),
+                "Content-Type: " + ctype, "Content-Length: %d" % len(body)]
+        head += ["%s: %s" % kv for kv in (headers or {}).items()]
+        if self.close_connection:
+            head.append("Connection: close")
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        return body
+
+    def read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts, total = [], 0
+            while True:
+                size = int(self.rfile.readline(1024).split(b";")[0].strip(), 16)
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                total += size
+                if total > MAX_BODY:
+                    raise ValueError("body too large")
+                parts.append(self.rfile.read(size))
+                self.rfile.readline(1024)
+        n = int(self.headers.get("Content-Length") or 0)
+        if n < 0 or n > MAX_BODY:
+            raise ValueError("bad Content-Length")
+        return self.rfile.read(n) if n else b""
+
+    def error(self, code, msg, typ="invalid_request_error"):
+        return self.send(code, {"error": {"message": msg, "type": typ}})
+
+    def do_GET(self):
+        st, path = self.server.st, self.path.split("?")[0]
+        if path == "/_health":
+            self.send(200, b"ok", ctype="text/plain")
+        elif path == "/_stats":
+            self.send(200, st.stats())
+        elif path == "/_control":
+            with st.lock:
+                state = st.control_state()
+            self.send(200, state)
+        else:
+            self.error(404, "Unknown request URL: GET %s" % path)
+
+    def do_POST(self):
+        st, path = self.server.st, self.path.split("?")[0]
+        try:
+            raw = self.read_body()
+        except (ValueError, OSError):
+            self.close_connection = True
+            return self.error(400, "could not read the request body")
+        if path.endswith("/chat/completions"):
+            try:
+                return self.completion(st, raw)
+            except (ConnectionError, socket.timeout):
+                raise
+            except Exception as e:  # never leave a client hanging on our own bug
+                traceback.print_exc()
+                self.close_connection = True
+                return self.error(500, "fake-provider internal error: %s" % e, "internal_error")
+        if path in ("/_control", "/_reset"):
+            try:
+                c = json.loads(raw or b"{}")
+                if not isinstance(c, dict):
+                    raise ValueError("control body must be a JSON object")
+                if path == "/_reset":
+                    with st.lock:
+                        st.reset()
+                        state = st.control_state()
+                    return self.send(200, state)
+                return self.send(200, st.control(c))
+            except (ValueError, TypeError) as e:
+                return self.error(400, str(e))
+        self.error(404, "Unknown request URL: POST %s. Please check the URL for typos." % path)
+
+    def completion(self, st, raw):
+        try:
+            req = json.loads(raw)
+        except ValueError:
+            req = None
+        auth = self.headers.get("Authorization", "")
+        kid, key_ok = st.key_id(auth[7:].strip() if auth[:7].lower() == "bearer " else "")
+        err = validate(req)
+        msgs = req["messages"] if err is None else []
+        user = next((content_text(m["content"]) for m in reversed(msgs)
+                     if m["role"] == "user"), "")
+        with st.lock:
+            st.calls += 1
+            st.by_key[kid] += 1
+            if err is None:
+                st.prompts.append(user)
+        if not key_ok:
+            self.send(401, ERR_401)
+            return st.record(kid, req, 401)
+        if err:
+            self.error(400, err)
+            return st.record(kid, req, 400)
+        spec = st.next_mode()
+        mode = spec["mode"]
+        delay = (st.a.delay_ms + spec.get("delay_ms", DEFAULT_DELAY.get(mode, 0.0))) / 1000.0
+        finish, headers = None, None
+        if mode in LIMITED:
+            ptok = (sum(len(content_text(m["content"])) for m in msgs) + 3) // 4
+            code, body, headers, finish = st.answer(kid, req, mode, ptok, user)
+        elif mode == "timeout":
+            time.sleep(delay)
+            self.close_connection = True
+            return st.record(kid, req, "timeout")
+        elif mode == "401":
+            code, body = 401, ERR_401
+        elif mode in ("500", "503"):
+            code = int(mode)
+            body = {"error": {"message": "Internal Server Error" if code == 500 else
+                              "Service Unavailable: the model is over capacity, retry later",
+                              "type": "internal_server_error" if code == 500 else
+                              "service_unavailable"}}
+        else:  # 429, 429day
+            day, kind = mode == "429day", spec.get("kind", "rpm")
+            wait = spec.get("retry_after", 578.016 if day else 2.0)
+            lim = (st.a.rpd or 14400) if day else (st.a.tpm or 6000) if kind == "tpm" \
+                else (st.a.rpm or 30)
+            body, h = rl_error(req["model"], "rpd" if day else kind, lim, lim if kind == "rpm"
+                               else lim - 50, 1 if kind == "rpm" or day else 120, wait)
+            headers, code = st.headers_for(kid), 429
+            headers.update(h)
+        if delay > 0:
+            time.sleep(delay)
+        if code == 200 and mode == "reset":
+            data = jdump(body)
+            self.wfile.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                              "Content-Length: %d\r\n" % len(data)).encode()
+                             + "".join("%s: %s\r\n" % kv for kv in headers.items()).encode()
+                             + b"\r\n" + data[:len(data) // 2])
+            time.sleep(0.02)  # let the half body leave before the RST
+            self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.rfile.close()
+            self.connection.close()
+            return st.record(kid, req, "reset")
+        self.send(code, body, headers)
+        st.record(kid, req, code, finish, mode)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 1024
+
+    def server_bind(self):  # skip HTTPServer's getfqdn() (a DNS lookup)
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], OSError):  # client went away: not our problem
+            traceback.print_exc()
+
+
+def main():
+    p = argparse.ArgumentParser(description="Loopback fake of Groq's chat API (see file header).")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--port-file")
+    p.add_argument("--keys", type=lambda s: [k for k in s.split(",") if k], default=None)
+    for lim in ("rpm", "rpd", "tpm"):
+        p.add_argument("--" + lim, type=int, default=0)
+    p.add_argument("--delay-ms", type=float, default=0.0)
+    p.add_argument("--min-chars", type=int, default=300)
+    p.add_argument("--mode", default="ok", choices=sorted(MODES))
+    p.add_argument("--log")
+    a = p.parse_args()
+    try:
+        st = State(a)
+    except (ValueError, OSError) as e:
+        p.error(str(e))
+    srv = Server(("127.0.0.1", a.port), Handler)
+    srv.st = st
+    if a.port_file:
+        tmp = "%s.tmp.%d" % (a.port_file, os.getpid())
+        with open(tmp, "w") as f:
+            f.write("%d\n" % srv.server_address[1])
+        os.replace(tmp, a.port_file)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        srv.server_close()
+
+
+if __name__ == "__main__":
+    main()
