@@ -5,9 +5,9 @@
 #include "scen/util.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +40,7 @@ const char *scen_config_path(const char *explicit_path)
 	return env && *env ? env : "scen.yaml";
 }
 
-/* ---- Diagnostics and node access ---- */
+/* ---- Diagnostics and nodes ---- */
 
 /* One load: the document being read and where messages point. */
 struct ctx {
@@ -48,14 +48,12 @@ struct ctx {
 	yaml_document_t *doc;
 	struct scen_config *cfg;
 	yaml_node_t **key_nodes;	/* each account's api_key_env node */
-	char **scratch;		/* names built for messages, freed at the end */
+	char **scratch;		/* strings built for messages */
 	size_t nscratch, capscratch;
 };
 
 /* A formatted string that lives as long as the load. */
-static const char *str(struct ctx *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
+__attribute__((format(printf, 2, 3)))
 static const char *str(struct ctx *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -70,9 +68,8 @@ static const char *str(struct ctx *c, const char *fmt, ...)
 	return s;
 }
 
-static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
+/* Reports "FILE:LINE:COLUMN: message" at node n; returns -1. */
+__attribute__((format(printf, 3, 4)))
 static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 {
 	char msg[1024];
@@ -105,7 +102,7 @@ static int is_null(const yaml_node_t *n)
 {
 	static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
 
-	for (size_t i = 0; is_plain(n) && i < sizeof nulls / sizeof *nulls; i++)
+	for (size_t i = 0; is_plain(n) && i < 5; i++)
 		if (strcmp(sval(n), nulls[i]) == 0)
 			return 1;
 	return 0;
@@ -126,6 +123,16 @@ static size_t map_len(const yaml_node_t *m)
 			m->data.mapping.pairs.start);
 }
 
+static yaml_node_t *key_of(struct ctx *c, const yaml_node_t *m, size_t i)
+{
+	return nd(c, m->data.mapping.pairs.start[i].key);
+}
+
+static yaml_node_t *val_of(struct ctx *c, const yaml_node_t *m, size_t i)
+{
+	return nd(c, m->data.mapping.pairs.start[i].value);
+}
+
 static size_t seq_len(const yaml_node_t *s)
 {
 	return (size_t)(s->data.sequence.items.top -
@@ -137,15 +144,25 @@ static yaml_node_t *seq_at(struct ctx *c, const yaml_node_t *s, size_t i)
 	return nd(c, s->data.sequence.items.start[i]);
 }
 
+/* The value of key in mapping m, or NULL when absent. */
+static yaml_node_t *get(struct ctx *c, const yaml_node_t *m, const char *key)
+{
+	for (size_t i = 0; i < map_len(m); i++) {
+		yaml_node_t *k = key_of(c, m, i);
+
+		if (k->type == YAML_SCALAR_NODE && strcmp(sval(k), key) == 0)
+			return val_of(c, m, i);
+	}
+	return NULL;
+}
+
 static int need(struct ctx *c, const yaml_node_t *n, yaml_node_type_t t,
 		const char *what)
 {
-	const char *want = t == YAML_MAPPING_NODE ? "a mapping" :
-			   t == YAML_SEQUENCE_NODE ? "a list" : "a scalar";
-
-	if (n->type == t && !is_null(n))
+	if (n->type == t)
 		return 0;
-	return fail(c, n, "%s must be %s, not %s", what, want, kind(n));
+	return fail(c, n, "%s must be %s, not %s", what,
+		    t == YAML_MAPPING_NODE ? "a mapping" : "a list", kind(n));
 }
 
 static int is_word(int ch)
@@ -155,8 +172,8 @@ static int is_word(int ch)
 }
 
 /* Factor names are identifiers so that "{name}" is unambiguous; other
- * names (experiments, templates, accounts) may also hold digits first and
- * dots, but never spaces or anything a shell or a CSV would trip on. */
+ * names (experiments, templates, accounts) may also start with a digit
+ * and hold dots, but never spaces or anything a shell or CSV trips on. */
 static int valid_name(const char *s, int ident)
 {
 	if (!*s || (ident && (*s == '-' || (*s >= '0' && *s <= '9'))))
@@ -199,9 +216,9 @@ static size_t edit_distance(const char *a, const char *b)
 	return r;
 }
 
-/* Writes " (did you mean 'x'?)" into hint when a candidate is close. */
-static void did_you_mean(char *hint, size_t size, const char *s,
-			 const char *const *cands, size_t n)
+/* " (did you mean 'x'?)" when a candidate is close to s, else "". */
+static const char *hint(struct ctx *c, const char *s,
+			const char *const *cands, size_t n)
 {
 	const char *best = NULL;
 	size_t bestd = (size_t)-1;
@@ -216,17 +233,14 @@ static void did_you_mean(char *hint, size_t size, const char *s,
 			bestd = d;
 		}
 	}
-	hint[0] = 0;
-	if (best)
-		snprintf(hint, size, " (did you mean '%s'?)", best);
+	return best ? str(c, " (did you mean '%s'?)", best) : "";
 }
 
-/* The key node of pair i of map: a non-empty scalar not seen before. */
-static yaml_node_t *key_at(struct ctx *c, yaml_node_t *map, size_t i,
+/* The key of pair i of m: a scalar not seen before in m. */
+static yaml_node_t *key_at(struct ctx *c, yaml_node_t *m, size_t i,
 			   const char *where)
 {
-	yaml_node_pair_t *pairs = map->data.mapping.pairs.start;
-	yaml_node_t *k = nd(c, pairs[i].key);
+	yaml_node_t *k = key_of(c, m, i);
 
 	if (k->type != YAML_SCALAR_NODE || is_null(k)) {
 		fail(c, k, "a key in %s must be a name, not %s", where,
@@ -234,7 +248,7 @@ static yaml_node_t *key_at(struct ctx *c, yaml_node_t *map, size_t i,
 		return NULL;
 	}
 	for (size_t j = 0; j < i; j++) {
-		yaml_node_t *o = nd(c, pairs[j].key);
+		yaml_node_t *o = key_of(c, m, j);
 
 		if (o->type == YAML_SCALAR_NODE &&
 		    strcmp(sval(o), sval(k)) == 0) {
@@ -245,51 +259,7 @@ static yaml_node_t *key_at(struct ctx *c, yaml_node_t *map, size_t i,
 	return k;
 }
 
-static yaml_node_t *val_at(struct ctx *c, yaml_node_t *map, size_t i)
-{
-	return nd(c, map->data.mapping.pairs.start[i].value);
-}
-
-/* Checks that every key of map is one of keys (NULL-terminated). */
-static int check_keys(struct ctx *c, yaml_node_t *map, const char *where,
-		      const char *const *keys)
-{
-	size_t nkeys = 0;
-
-	while (keys[nkeys])
-		nkeys++;
-	for (size_t i = 0; i < map_len(map); i++) {
-		yaml_node_t *k = key_at(c, map, i, where);
-		char hint[128];
-		size_t j;
-
-		if (!k)
-			return -1;
-		for (j = 0; j < nkeys; j++)
-			if (strcmp(sval(k), keys[j]) == 0)
-				break;
-		if (j < nkeys)
-			continue;
-		did_you_mean(hint, sizeof hint, sval(k), keys, nkeys);
-		return fail(c, k, "unknown key '%s' in %s%s", sval(k), where,
-			    hint);
-	}
-	return 0;
-}
-
-/* The value of key in map, or NULL when absent. */
-static yaml_node_t *get(struct ctx *c, yaml_node_t *map, const char *key)
-{
-	for (size_t i = 0; i < map_len(map); i++) {
-		yaml_node_t *k = nd(c, map->data.mapping.pairs.start[i].key);
-
-		if (k->type == YAML_SCALAR_NODE && strcmp(sval(k), key) == 0)
-			return val_at(c, map, i);
-	}
-	return NULL;
-}
-
-/* ---- Typed values ---- */
+/* ---- Scalars ---- */
 
 /* A YAML core-schema decimal: [-+]? (digits [. digits*] | . digits)
  * [e [-+]? digits]; *integral when it has neither point nor exponent. */
@@ -322,7 +292,7 @@ static int is_decimal(const char *s, int *integral)
 	return *s == 0;
 }
 
-/* Quoted scalars are strings, never numbers. */
+/* Numbers are plain scalars: a quoted "25" is a string. */
 static int parse_num(const yaml_node_t *n, double *out)
 {
 	int integral;
@@ -344,104 +314,32 @@ static int parse_long(const yaml_node_t *n, long *out)
 	return errno ? -1 : 0;
 }
 
-enum range { R_NONNEG, R_POS, R_UNIT, R_UNIT0, R_TEMP };
-
-static const struct {
-	double lo, hi;
-	int open;	/* lo excluded */
-	const char *text;
-} ranges[] = {
-	[R_NONNEG] = {0, INFINITY, 0, "a number >= 0"},
-	[R_POS] = {0, INFINITY, 1, "a number > 0"},
-	[R_UNIT] = {0, 1, 1, "a number in (0, 1]"},
-	[R_UNIT0] = {0, 1, 0, "a number in [0, 1]"},
-	[R_TEMP] = {0, 2, 0, "a number in [0, 2]"},
-};
-
-static int num_node(struct ctx *c, const yaml_node_t *v, const char *what,
-		    double *out, enum range r)
-{
-	double d;
-
-	if (parse_num(v, &d) < 0 || d < ranges[r].lo || d > ranges[r].hi ||
-	    (ranges[r].open && d == ranges[r].lo))
-		return fail(c, v, "%s must be %s", what, ranges[r].text);
-	*out = d;
-	return 0;
-}
-
-/* Optional number: *out keeps its default when key is absent. */
-static int get_num(struct ctx *c, yaml_node_t *map, const char *where,
-		   const char *key, double *out, enum range r)
-{
-	yaml_node_t *v = get(c, map, key);
-
-	if (!v)
-		return 0;
-	return num_node(c, v, str(c, "'%s' in %s", key, where), out, r);
-}
-
-static int get_long(struct ctx *c, yaml_node_t *map, const char *where,
-		    const char *key, long *out, long min, int required)
-{
-	yaml_node_t *v = get(c, map, key);
-	long l;
-
-	if (!v && required)
-		return fail(c, map, "missing '%s' in %s", key, where);
-	if (!v)
-		return 0;
-	if (parse_long(v, &l) < 0 || l < min)
-		return fail(c, v, "'%s' in %s must be an integer >= %ld", key,
-			    where, min);
-	*out = l;
-	return 0;
-}
-
-static int get_int(struct ctx *c, yaml_node_t *map, const char *where,
-		   const char *key, int *out, int min)
-{
-	long l = *out;
-
-	if (get_long(c, map, where, key, &l, min, 0) < 0)
-		return -1;
-	if (l > 1000000)
-		return fail(c, get(c, map, key), "'%s' in %s is too large",
-			    key, where);
-	*out = (int)l;
-	return 0;
-}
-
-static int get_bool(struct ctx *c, yaml_node_t *map, const char *where,
-		    const char *key, int *out)
+static int parse_bool(const yaml_node_t *n, long *out)
 {
 	static const char *const words[] = {
 		"false", "true", "no", "yes", "off", "on",
 		"False", "True", "No", "Yes", "Off", "On",
 	};
-	yaml_node_t *v = get(c, map, key);
 
-	for (size_t i = 0; v && is_plain(v) && i < 12; i++)
-		if (strcmp(sval(v), words[i]) == 0) {
-			*out = (int)(i % 2);
+	for (size_t i = 0; is_plain(n) && i < 12; i++)
+		if (strcmp(sval(n), words[i]) == 0) {
+			*out = (long)(i % 2);
 			return 0;
 		}
-	if (!v)
-		return 0;
-	return fail(c, v, "'%s' in %s must be true or false", key, where);
+	return -1;
 }
 
 /*
  * A string. def == NULL: required and non-empty; def == "": optional and
  * may be empty; otherwise optional and non-empty.
  */
-static int get_str(struct ctx *c, yaml_node_t *map, const char *where,
+static int get_str(struct ctx *c, yaml_node_t *m, const char *where,
 		   const char *key, char **out, const char *def)
 {
-	yaml_node_t *v = get(c, map, key);
+	yaml_node_t *v = get(c, m, key);
 
 	if (!v && !def)
-		return fail(c, map, "missing '%s' in %s", key, where);
+		return fail(c, m, "missing '%s' in %s", key, where);
 	if (!v) {
 		*out = xstrdup(def);
 		return 0;
@@ -455,21 +353,212 @@ static int get_str(struct ctx *c, yaml_node_t *map, const char *where,
 	return 0;
 }
 
-/* A mapping under key, named inner in messages, with only the keys listed;
- * *out is NULL (and no error) when it is absent and optional. */
-static int section(struct ctx *c, yaml_node_t *map, const char *where,
-		   const char *key, const char *inner,
-		   const char *const *keys, yaml_node_t **out, int required)
+/* ---- The schema ---- */
+
+enum ftype { F_OTHER, F_NUM, F_LONG, F_INT, F_BOOL };
+
+/* A key of a mapping. Numbers and booleans are read into base + off by
+ * read_map(), checked against [lo, hi] (lo excluded when open), and
+ * default to def; F_OTHER keys are read by hand. */
+struct field {
+	const char *key;
+	enum ftype type;
+	double def, lo, hi;
+	int open;
+	size_t off;
+};
+
+#define INF HUGE_VAL
+#define CFG(m) offsetof(struct scen_config, m)
+
+static const struct field top_fields[] = {
+	{.key = "database"}, {.key = "provider"}, {.key = "cache"},
+	{.key = "fallback"}, {.key = "pool"}, {.key = "alerts"},
+	{.key = "experiments"}, {0}
+};
+
+static const struct field provider_fields[] = {
+	{.key = "base_url"}, {.key = "model"},
+	{"timeout_s", F_NUM, 20, 0, INF, 1, CFG(provider.timeout_s)},
+	{"deadline_s", F_NUM, 8, 0, INF, 1, CFG(provider.deadline_s)},
+	{"max_concurrency", F_INT, 8, 1, 10000, 0,
+	 CFG(provider.max_concurrency)},
+	{"temperature", F_NUM, 0.9, 0, 2, 0, CFG(provider.temperature)},
+	{"max_tokens", F_LONG, 600, 1, INF, 0, CFG(provider.max_tokens)},
+	{.key = "accounts"}, {.key = "day_resets_at"}, {.key = "breaker"},
+	{0}
+};
+
+static const struct field breaker_fields[] = {
+	{"failures", F_INT, 5, 1, 10000, 0, CFG(provider.breaker_failures)},
+	{"cooldown_s", F_NUM, 60, 0, INF, 1, CFG(provider.breaker_cooldown_s)},
+	{0}
+};
+
+static const struct field account_fields[] = {
+	{.key = "name"}, {.key = "api_key_env"},
+	{"rpm", F_LONG, 0, 0, INF, 0, offsetof(struct scen_account, rpm)},
+	{"rph", F_LONG, 0, 0, INF, 0, offsetof(struct scen_account, rph)},
+	{"rpd", F_LONG, 0, 0, INF, 0, offsetof(struct scen_account, rpd)},
+	{"tpm", F_LONG, 0, 0, INF, 0, offsetof(struct scen_account, tpm)},
+	{0}
+};
+
+static const struct field cache_fields[] = {
+	{"strict", F_NUM, 0.95, 0, 1, 1, CFG(cache.strict)},
+	{"relaxed", F_NUM, 0.75, 0, 1, 1, CFG(cache.relaxed)},
+	{"max_serves", F_LONG, 50, 1, INF, 0, CFG(cache.max_serves)},
+	{"no_repeat_per_session", F_BOOL, 1, 0, 1, 0,
+	 CFG(cache.no_repeat_per_session)},
+	{.key = "hit_rate_band"}, {0}
+};
+
+static const struct field pool_fields[] = {
+	{"variants", F_LONG, 3, 1, INF, 0, CFG(pool.variants)},
+	{"max_age_days", F_NUM, 7, 0, INF, 1, CFG(pool.max_age_days)},
+	{"quota_share", F_NUM, 0.5, 0, 1, 1, CFG(pool.quota_share)},
+	{0}
+};
+
+static const struct field alerts_fields[] = {
+	{"key_usage", F_NUM, 0.90, 0, 1, 1, CFG(alerts.key_usage)},
+	{"hit_rate_min", F_NUM, 0.50, 0, 1, 0, CFG(alerts.hit_rate_min)},
+	{"queue_wait_s", F_NUM, 10, 0, INF, 1, CFG(alerts.queue_wait_s)},
+	{"error_rate", F_NUM, 0.05, 0, 1, 0, CFG(alerts.error_rate)},
+	{"pool_min", F_LONG, 100, 0, INF, 0, CFG(alerts.pool_min)},
+	{0}
+};
+
+static const struct field experiment_fields[] = {
+	{.key = "system"}, {.key = "templates"}, {0}
+};
+
+static const struct field template_fields[] = {
+	{.key = "prompt"}, {.key = "factors"}, {.key = "position"},
+	{.key = "validate"}, {0}
+};
+
+static const struct field factor_fields[] = {
+	{.key = "levels"},
+	{"weight", F_NUM, 0, 0, INF, 0, offsetof(struct scen_factor, weight)},
+	{0}
+};
+
+static const struct field position_fields[] = {
+	{"min", F_LONG, 0, -INF, INF, 0, offsetof(struct scen_position, min)},
+	{"max", F_LONG, 0, -INF, INF, 0, offsetof(struct scen_position, max)},
+	{"weight", F_NUM, 0, 0, INF, 0,
+	 offsetof(struct scen_position, weight)},
+	{0}
+};
+
+static const struct field validate_fields[] = {
+	{"min_chars", F_LONG, 1, 0, INF, 0,
+	 offsetof(struct scen_validate, min_chars)},
+	{"max_chars", F_LONG, 100000, 1, INF, 0,
+	 offsetof(struct scen_validate, max_chars)},
+	{.key = "reject"}, {0}
+};
+
+/* What a field accepts, for messages. */
+static const char *describe(struct ctx *c, const struct field *f)
 {
-	*out = get(c, map, key);
-	if (!*out && required)
-		return fail(c, map, "missing '%s' in %s", key, where);
-	if (!*out)
-		return 0;
-	if (need(c, *out, YAML_MAPPING_NODE,
-		 str(c, "'%s' in %s", key, where)) < 0)
+	const char *what = f->type == F_NUM ? "a number" : "an integer";
+
+	if (f->type == F_BOOL)
+		return "true or false";
+	if (isinf(f->lo))
+		return what;
+	if (isinf(f->hi))
+		return str(c, "%s %s %g", what, f->open ? ">" : ">=", f->lo);
+	return str(c, "%s in %c%g, %g]", what, f->open ? '(' : '[', f->lo,
+		   f->hi);
+}
+
+static void set_defaults(void *base, const struct field *fields)
+{
+	for (const struct field *f = fields; f->key; f++) {
+		char *p = (char *)base + f->off;
+
+		if (f->type == F_NUM)
+			*(double *)p = f->def;
+		else if (f->type == F_LONG)
+			*(long *)p = (long)f->def;
+		else if (f->type != F_OTHER)
+			*(int *)p = (int)f->def;
+	}
+}
+
+static int read_field(struct ctx *c, const yaml_node_t *v, const char *where,
+		      const struct field *f, void *base)
+{
+	char *p = (char *)base + f->off;
+	double d = 0;
+	long l = 0;
+	int rc;
+
+	if (f->type == F_NUM)
+		rc = parse_num(v, &d);
+	else if (f->type == F_BOOL)
+		rc = parse_bool(v, &l);
+	else
+		rc = parse_long(v, &l);
+	if (f->type != F_NUM)
+		d = (double)l;
+	if (rc < 0 || d < f->lo || d > f->hi || (f->open && d == f->lo))
+		return fail(c, v, "'%s' in %s must be %s", f->key, where,
+			    describe(c, f));
+	if (f->type == F_NUM)
+		*(double *)p = d;
+	else if (f->type == F_LONG)
+		*(long *)p = l;
+	else
+		*(int *)p = (int)l;
+	return 0;
+}
+
+/* Checks that m (named what) is a mapping of the keys of fields only,
+ * then reads its numbers and booleans into base (defaults first). */
+static int read_map(struct ctx *c, yaml_node_t *m, const char *what,
+		    const struct field *fields, void *base)
+{
+	const char *names[16];
+	size_t n = 0;
+
+	set_defaults(base, fields);
+	if (need(c, m, YAML_MAPPING_NODE, what) < 0)
 		return -1;
-	return check_keys(c, *out, inner, keys);
+	for (const struct field *f = fields; f->key && n < 16; f++)
+		names[n++] = f->key;
+	for (size_t i = 0; i < map_len(m); i++) {
+		yaml_node_t *k = key_at(c, m, i, what);
+		size_t j = 0;
+
+		if (!k)
+			return -1;
+		while (j < n && strcmp(sval(k), names[j]) != 0)
+			j++;
+		if (j == n)
+			return fail(c, k, "unknown key '%s' in %s%s", sval(k),
+				    what, hint(c, sval(k), names, n));
+		if (fields[j].type != F_OTHER &&
+		    read_field(c, val_of(c, m, i), what, &fields[j], base) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* read_map() on the value of key in m, if present (*out is NULL if not). */
+static int section(struct ctx *c, yaml_node_t *m, const char *key,
+		   const char *what, const struct field *fields, void *base,
+		   yaml_node_t **out)
+{
+	*out = get(c, m, key);
+	if (!*out) {
+		set_defaults(base, fields);
+		return 0;
+	}
+	return read_map(c, *out, what, fields, base);
 }
 
 /* ---- Placeholders ---- */
@@ -530,21 +619,18 @@ static int undeclared(struct ctx *c, const yaml_node_t *n,
 		      const struct scen_template *t, const char *s, size_t len,
 		      const char *what)
 {
-	const char **names = xcalloc(t->nfactors, sizeof *names);
-	char hint[128], *name = xstrndup(s, len);
+	const char *name = str(c, "%.*s", (int)len, s), *h, **names;
 
+	if (is_position(s, len))
+		return fail(c, n, "placeholder '{position}' in %s, but template "
+			    "'%s' declares no position", what, t->name);
+	names = xcalloc(t->nfactors, sizeof *names);
 	for (size_t j = 0; j < t->nfactors; j++)
 		names[j] = t->factors[j].name;
-	did_you_mean(hint, sizeof hint, name, names, t->nfactors);
-	if (is_position(s, len))
-		fail(c, n, "placeholder '{position}' in %s, but template '%s' "
-		     "declares no position", what, t->name);
-	else
-		fail(c, n, "placeholder '{%s}' in %s names no factor of "
-		     "template '%s'%s", name, what, t->name, hint);
+	h = hint(c, name, names, t->nfactors);
 	free(names);
-	free(name);
-	return -1;
+	return fail(c, n, "placeholder '{%s}' in %s names no factor of "
+		    "template '%s'%s", name, what, t->name, h);
 }
 
 /* Checks the placeholders of text (node n) against every template of ts. */
@@ -606,20 +692,89 @@ char *scen_render(const char *text, const struct scen_template *t,
 	return sb.buf;
 }
 
-/* ---- Sections ---- */
+/* ---- Provider, cache, fallback ---- */
 
-static int parse_accounts(struct ctx *c, yaml_node_t *prov)
+static int parse_account(struct ctx *c, yaml_node_t *m, size_t i)
 {
-	static const char *const keys[] = {
-		"name", "api_key_env", "rpm", "rph", "rpd", "tpm", NULL
-	};
-	static const char *const limits[] = {"rpm", "rph", "rpd", "tpm"};
 	struct scen_config *cfg = c->cfg;
-	yaml_node_t *seq = get(c, prov, "accounts");
+	struct scen_account *a = &cfg->provider.accounts[i];
+	yaml_node_t *name = m->type == YAML_MAPPING_NODE ?
+			    get(c, m, "name") : NULL;
+	const char *where = name && name->type == YAML_SCALAR_NODE ?
+			    str(c, "account '%s'", sval(name)) :
+			    str(c, "account %zu", i + 1);
+
+	if (read_map(c, m, where, account_fields, a) < 0 ||
+	    get_str(c, m, where, "name", &a->name, NULL) < 0)
+		return -1;
+	if (!valid_name(a->name, 0))
+		return fail(c, name, "account name '%s' may hold only letters, "
+			    "digits, '_', '-' and '.'", a->name);
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(cfg->provider.accounts[j].name, a->name) == 0)
+			return fail(c, name, "duplicate account name '%s'",
+				    a->name);
+	if (get_str(c, m, where, "api_key_env", &a->api_key_env, NULL) < 0)
+		return -1;
+	c->key_nodes[i] = get(c, m, "api_key_env");
+	/* The value is never echoed: it might be the key itself. */
+	if (!valid_name(a->api_key_env, 1) || strchr(a->api_key_env, '-'))
+		return fail(c, c->key_nodes[i], "'api_key_env' in %s must be "
+			    "the name of an environment variable (letters, "
+			    "digits and '_'), not the key itself", where);
+	return 0;
+}
+
+/* "HH:MM" or "HH:MMZ", UTC. */
+static int parse_reset(struct ctx *c, yaml_node_t *prov)
+{
+	yaml_node_t *v = get(c, prov, "day_resets_at");
+	const char *s = v && v->type == YAML_SCALAR_NODE ? sval(v) : "";
+	size_t n = strlen(s);
+
+	if (!v)
+		return 0;
+	if ((n == 5 || (n == 6 && s[5] == 'Z')) && s[2] == ':' &&
+	    s[0] >= '0' && s[0] <= '2' && s[1] >= '0' && s[1] <= '9' &&
+	    s[3] >= '0' && s[3] <= '5' && s[4] >= '0' && s[4] <= '9' &&
+	    (s[0] - '0') * 10 + (s[1] - '0') < 24) {
+		c->cfg->provider.day_resets_min =
+			((s[0] - '0') * 10 + (s[1] - '0')) * 60 +
+			(s[3] - '0') * 10 + (s[4] - '0');
+		return 0;
+	}
+	return fail(c, v, "'day_resets_at' in provider must be a UTC time "
+		    "\"HH:MM\" or \"HH:MMZ\"");
+}
+
+static int parse_provider(struct ctx *c, yaml_node_t *root)
+{
+	struct scen_config *cfg = c->cfg;
+	yaml_node_t *p = get(c, root, "provider"), *seq, *b;
+	char *url;
 	size_t n;
 
+	if (!p)
+		return fail(c, root, "missing 'provider' in the config");
+	if (read_map(c, p, "provider", provider_fields, cfg) < 0 ||
+	    get_str(c, p, "provider", "base_url", &cfg->provider.base_url,
+		    NULL) < 0)
+		return -1;
+	url = cfg->provider.base_url;
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return fail(c, get(c, p, "base_url"), "'base_url' in provider "
+			    "must start with http:// or https://");
+	n = strlen(url);
+	while (n > 8 && url[n - 1] == '/')
+		url[--n] = 0;
+	if (get_str(c, p, "provider", "model", &cfg->provider.model,
+		    NULL) < 0 || parse_reset(c, p) < 0 ||
+	    section(c, p, "breaker", "provider.breaker", breaker_fields, cfg,
+		    &b) < 0)
+		return -1;
+	seq = get(c, p, "accounts");
 	if (!seq)
-		return fail(c, prov, "missing 'accounts' in provider");
+		return fail(c, p, "missing 'accounts' in provider");
 	if (need(c, seq, YAML_SEQUENCE_NODE, "'accounts' in provider") < 0)
 		return -1;
 	n = seq_len(seq);
@@ -629,160 +784,44 @@ static int parse_accounts(struct ctx *c, yaml_node_t *prov)
 	cfg->provider.accounts = xcalloc(n, sizeof *cfg->provider.accounts);
 	cfg->provider.naccounts = n;
 	c->key_nodes = xcalloc(n, sizeof *c->key_nodes);
-	for (size_t i = 0; i < n; i++) {
-		struct scen_account *a = &cfg->provider.accounts[i];
-		yaml_node_t *m = seq_at(c, seq, i), *env;
-		long *lim[] = {&a->rpm, &a->rph, &a->rpd, &a->tpm};
-		const char *where;
-
-		if (need(c, m, YAML_MAPPING_NODE, "an account") < 0 ||
-		    check_keys(c, m, "an account", keys) < 0 ||
-		    get_str(c, m, "an account", "name", &a->name, NULL) < 0)
+	for (size_t i = 0; i < n; i++)
+		if (parse_account(c, seq_at(c, seq, i), i) < 0)
 			return -1;
-		if (!valid_name(a->name, 0))
-			return fail(c, get(c, m, "name"), "account name '%s' "
-				    "may hold only letters, digits, '_', '-' "
-				    "and '.'", a->name);
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(cfg->provider.accounts[j].name, a->name))
-				return fail(c, get(c, m, "name"), "duplicate "
-					    "account name '%s'", a->name);
-		where = str(c, "account '%s'", a->name);
-		if (get_str(c, m, where, "api_key_env", &a->api_key_env,
-			    NULL) < 0)
-			return -1;
-		env = get(c, m, "api_key_env");
-		/* The value is never echoed: it might be the key itself. */
-		if (!valid_name(a->api_key_env, 1) ||
-		    strchr(a->api_key_env, '-'))
-			return fail(c, env, "'api_key_env' in %s must be the "
-				    "name of an environment variable (letters, "
-				    "digits and '_'), not the key itself",
-				    where);
-		c->key_nodes[i] = env;
-		for (size_t j = 0; j < 4; j++)
-			if (get_long(c, m, where, limits[j], lim[j], 0, 0) < 0)
-				return -1;
-	}
-	return 0;
-}
-
-static int parse_reset(struct ctx *c, yaml_node_t *prov)
-{
-	yaml_node_t *v = get(c, prov, "day_resets_at");
-	const char *s;
-	size_t n;
-
-	if (!v)
-		return 0;
-	s = v->type == YAML_SCALAR_NODE ? sval(v) : "";
-	n = strlen(s);
-	if ((n == 5 || (n == 6 && s[5] == 'Z')) && s[2] == ':' &&
-	    s[0] >= '0' && s[0] <= '2' && s[1] >= '0' && s[1] <= '9' &&
-	    s[3] >= '0' && s[3] <= '5' && s[4] >= '0' && s[4] <= '9') {
-		int h = (s[0] - '0') * 10 + (s[1] - '0');
-		int m = (s[3] - '0') * 10 + (s[4] - '0');
-
-		if (h < 24) {
-			c->cfg->provider.day_resets_min = h * 60 + m;
-			return 0;
-		}
-	}
-	return fail(c, v, "'day_resets_at' in provider must be a UTC time "
-		    "\"HH:MM\" or \"HH:MMZ\"");
-}
-
-static int parse_provider(struct ctx *c, yaml_node_t *root)
-{
-	static const char *const keys[] = {
-		"base_url", "model", "timeout_s", "deadline_s",
-		"max_concurrency", "temperature", "max_tokens", "accounts",
-		"day_resets_at", "breaker", NULL
-	};
-	static const char *const bkeys[] = {"failures", "cooldown_s", NULL};
-	struct scen_config *cfg = c->cfg;
-	const char *w = "provider";
-	yaml_node_t *p, *b;
-	char *url;
-	size_t n;
-
-	if (section(c, root, "the config", "provider", w, keys, &p, 1) < 0 ||
-	    get_str(c, p, w, "base_url", &cfg->provider.base_url, NULL) < 0)
-		return -1;
-	url = cfg->provider.base_url;
-	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-		return fail(c, get(c, p, "base_url"), "'base_url' in provider "
-			    "must start with http:// or https://");
-	n = strlen(url);
-	while (n > 8 && url[n - 1] == '/')
-		url[--n] = 0;
-	if (get_str(c, p, w, "model", &cfg->provider.model, NULL) < 0 ||
-	    get_num(c, p, w, "timeout_s", &cfg->provider.timeout_s,
-		    R_POS) < 0 ||
-	    get_num(c, p, w, "deadline_s", &cfg->provider.deadline_s,
-		    R_POS) < 0 ||
-	    get_int(c, p, w, "max_concurrency",
-		    &cfg->provider.max_concurrency, 1) < 0 ||
-	    get_num(c, p, w, "temperature", &cfg->provider.temperature,
-		    R_TEMP) < 0 ||
-	    get_long(c, p, w, "max_tokens", &cfg->provider.max_tokens, 1,
-		     0) < 0 ||
-	    parse_accounts(c, p) < 0 || parse_reset(c, p) < 0 ||
-	    section(c, p, w, "breaker", "provider.breaker", bkeys,
-		    &b, 0) < 0)
-		return -1;
-	if (!b)
-		return 0;
-	w = "provider.breaker";
-	if (get_int(c, b, w, "failures", &cfg->provider.breaker_failures,
-		    1) < 0 ||
-	    get_num(c, b, w, "cooldown_s", &cfg->provider.breaker_cooldown_s,
-		    R_POS) < 0)
-		return -1;
 	return 0;
 }
 
 static int parse_cache(struct ctx *c, yaml_node_t *root)
 {
-	static const char *const keys[] = {
-		"strict", "relaxed", "max_serves", "no_repeat_per_session",
-		"hit_rate_band", NULL
-	};
 	struct scen_config *cfg = c->cfg;
-	const char *w = "cache";
-	yaml_node_t *m, *band, *rel;
+	yaml_node_t *m, *band, *v;
 
-	if (section(c, root, "the config", "cache", w, keys, &m, 0) < 0)
-		return -1;
-	if (!m)
-		return 0;
-	if (get_num(c, m, w, "strict", &cfg->cache.strict, R_UNIT) < 0 ||
-	    get_num(c, m, w, "relaxed", &cfg->cache.relaxed, R_UNIT) < 0 ||
-	    get_long(c, m, w, "max_serves", &cfg->cache.max_serves, 1,
-		     0) < 0 ||
-	    get_bool(c, m, w, "no_repeat_per_session",
-		     &cfg->cache.no_repeat_per_session) < 0)
+	if (section(c, root, "cache", "cache", cache_fields, cfg, &m) < 0)
 		return -1;
 	if (cfg->cache.relaxed > cfg->cache.strict) {
-		rel = get(c, m, "relaxed");
-		return fail(c, rel ? rel : get(c, m, "strict"), "'relaxed' "
-			    "(%g) in cache must not exceed 'strict' (%g)",
+		v = get(c, m, "relaxed");
+		return fail(c, v ? v : get(c, m, "strict"), "'relaxed' (%g) in "
+			    "cache must not exceed 'strict' (%g)",
 			    cfg->cache.relaxed, cfg->cache.strict);
 	}
-	band = get(c, m, "hit_rate_band");
+	cfg->cache.band_lo = 0.60;
+	cfg->cache.band_hi = 0.70;
+	band = m ? get(c, m, "hit_rate_band") : NULL;
 	if (!band)
 		return 0;
 	if (band->type != YAML_SEQUENCE_NODE || seq_len(band) != 2)
 		return fail(c, band, "'hit_rate_band' in cache must be a list "
 			    "[low, high]");
-	if (num_node(c, seq_at(c, band, 0), "the low end of 'hit_rate_band'",
-		     &cfg->cache.band_lo, R_UNIT0) < 0 ||
-	    num_node(c, seq_at(c, band, 1), "the high end of 'hit_rate_band'",
-		     &cfg->cache.band_hi, R_UNIT0) < 0)
-		return -1;
+	for (size_t i = 0; i < 2; i++) {
+		double *d = i ? &cfg->cache.band_hi : &cfg->cache.band_lo;
+
+		v = seq_at(c, band, i);
+		if (parse_num(v, d) < 0 || *d < 0 || *d > 1)
+			return fail(c, v, "'hit_rate_band' in cache must hold "
+				    "numbers in [0, 1]");
+	}
 	if (cfg->cache.band_lo > cfg->cache.band_hi)
-		return fail(c, seq_at(c, band, 1), "'hit_rate_band' in cache "
-			    "must be [low, high] with low <= high");
+		return fail(c, v, "'hit_rate_band' in cache must be [low, "
+			    "high] with low <= high");
 	return 0;
 }
 
@@ -792,6 +831,9 @@ static int parse_fallback(struct ctx *c, yaml_node_t *root)
 	yaml_node_t *seq = get(c, root, "fallback");
 	int seen[SCEN_TIER_COUNT] = {0};
 
+	for (int i = 0; i < SCEN_TIER_COUNT; i++)
+		cfg->fallback[i] = (enum scen_tier)i;
+	cfg->nfallback = SCEN_TIER_COUNT;
 	if (!seq)
 		return 0;
 	if (need(c, seq, YAML_SEQUENCE_NODE, "'fallback'") < 0)
@@ -799,59 +841,23 @@ static int parse_fallback(struct ctx *c, yaml_node_t *root)
 	if (!seq_len(seq))
 		return fail(c, seq, "'fallback' must list at least one tier");
 	cfg->nfallback = 0;
+	/* Four tiers at most: a fifth entry is always a repeat. */
 	for (size_t i = 0; i < seq_len(seq); i++) {
 		yaml_node_t *v = seq_at(c, seq, i);
 		int t = v->type == YAML_SCALAR_NODE ?
 			scen_tier_from_name(sval(v)) : -1;
-		char hint[128] = "";
 
-		if (t < 0 && v->type == YAML_SCALAR_NODE)
-			did_you_mean(hint, sizeof hint, sval(v), tier_names,
-				     SCEN_TIER_COUNT);
 		if (t < 0)
 			return fail(c, v, "'fallback' entries must be tiers "
-				    "(cache, fresh, pool, relaxed)%s", hint);
+				    "(cache, fresh, pool, relaxed)%s",
+				    v->type == YAML_SCALAR_NODE ?
+				    hint(c, sval(v), tier_names,
+					 SCEN_TIER_COUNT) : "");
 		if (seen[t]++)
 			return fail(c, v, "tier '%s' appears twice in "
 				    "'fallback'", tier_names[t]);
 		cfg->fallback[cfg->nfallback++] = (enum scen_tier)t;
 	}
-	return 0;
-}
-
-static int parse_pool_alerts(struct ctx *c, yaml_node_t *root)
-{
-	static const char *const pkeys[] = {
-		"variants", "max_age_days", "quota_share", NULL
-	};
-	static const char *const akeys[] = {
-		"key_usage", "hit_rate_min", "queue_wait_s", "error_rate",
-		"pool_min", NULL
-	};
-	struct scen_config *cfg = c->cfg;
-	yaml_node_t *p, *a;
-
-	if (section(c, root, "the config", "pool", "pool", pkeys, &p, 0) < 0 ||
-	    (p && (get_long(c, p, "pool", "variants", &cfg->pool.variants, 1,
-			    0) < 0 ||
-		   get_num(c, p, "pool", "max_age_days",
-			   &cfg->pool.max_age_days, R_POS) < 0 ||
-		   get_num(c, p, "pool", "quota_share",
-			   &cfg->pool.quota_share, R_UNIT) < 0)))
-		return -1;
-	if (section(c, root, "the config", "alerts", "alerts", akeys, &a,
-		    0) < 0 ||
-	    (a && (get_num(c, a, "alerts", "key_usage",
-			   &cfg->alerts.key_usage, R_UNIT) < 0 ||
-		   get_num(c, a, "alerts", "hit_rate_min",
-			   &cfg->alerts.hit_rate_min, R_UNIT0) < 0 ||
-		   get_num(c, a, "alerts", "queue_wait_s",
-			   &cfg->alerts.queue_wait_s, R_POS) < 0 ||
-		   get_num(c, a, "alerts", "error_rate",
-			   &cfg->alerts.error_rate, R_UNIT0) < 0 ||
-		   get_long(c, a, "alerts", "pool_min", &cfg->alerts.pool_min,
-			    0, 0) < 0)))
-		return -1;
 	return 0;
 }
 
@@ -862,22 +868,11 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int cmp_factor(const void *a, const void *b)
+/* Factors, templates and experiments all start with their name, and a
+ * pointer to a struct points to its first member (C17 6.7.2.1). */
+static int cmp_named(const void *a, const void *b)
 {
-	return strcmp(((const struct scen_factor *)a)->name,
-		      ((const struct scen_factor *)b)->name);
-}
-
-static int cmp_template(const void *a, const void *b)
-{
-	return strcmp(((const struct scen_template *)a)->name,
-		      ((const struct scen_template *)b)->name);
-}
-
-static int cmp_experiment(const void *a, const void *b)
-{
-	return strcmp(((const struct scen_experiment *)a)->name,
-		      ((const struct scen_experiment *)b)->name);
+	return cmp_str(a, b);
 }
 
 /* A level in canonical form: plain numbers as "%ld" or "%.15g", so that
@@ -896,14 +891,13 @@ static char *canon_level(const yaml_node_t *n)
 static int parse_factor(struct ctx *c, yaml_node_t *v, struct scen_factor *f,
 			const char *tname)
 {
-	static const char *const keys[] = {"levels", "weight", NULL};
-	yaml_node_t *seq, *w;
 	const char *where = str(c, "factor '%s' of template '%s'", f->name,
 				tname), *what;
+	yaml_node_t *seq;
 
-	if (need(c, v, YAML_MAPPING_NODE, where) < 0 ||
-	    check_keys(c, v, where, keys) < 0)
+	if (read_map(c, v, where, factor_fields, f) < 0)
 		return -1;
+	f->soft = get(c, v, "weight") != NULL;
 	seq = get(c, v, "levels");
 	if (!seq)
 		return fail(c, v, "missing 'levels' in %s", where);
@@ -928,27 +922,20 @@ static int parse_factor(struct ctx *c, yaml_node_t *v, struct scen_factor *f,
 				return fail(c, l, "duplicate level '%s' in %s",
 					    f->levels[i], where);
 	}
-	w = get(c, v, "weight");
-	if (!w)
-		return 0;
-	f->soft = 1;
-	what = str(c, "'weight' in %s", where);
-	return num_node(c, w, what, &f->weight, R_NONNEG);
+	return 0;
 }
 
 static int parse_factors(struct ctx *c, yaml_node_t *v, const char *where,
 			 struct scen_template *t)
 {
 	yaml_node_t *m = get(c, v, "factors");
-	const char *what;
+	const char *what = str(c, "'factors' in %s", where);
 
 	if (!m)
 		return fail(c, v, "missing 'factors' in %s (write 'factors: "
 			    "{}' for none)", where);
-	what = str(c, "'factors' in %s", where);
-	if (m->type != YAML_MAPPING_NODE)
-		return fail(c, m, "%s must be a mapping, not %s", what,
-			    kind(m));
+	if (need(c, m, YAML_MAPPING_NODE, what) < 0)
+		return -1;
 	t->nfactors = map_len(m);
 	t->factors = xcalloc(t->nfactors, sizeof *t->factors);
 	for (size_t i = 0; i < t->nfactors; i++) {
@@ -956,68 +943,61 @@ static int parse_factors(struct ctx *c, yaml_node_t *v, const char *where,
 
 		if (!k)
 			return -1;
-		if (!valid_name(sval(k), 1) || strcmp(sval(k), "position") == 0)
+		if (strcmp(sval(k), "position") == 0)
+			return fail(c, k, "'position' is not a factor name in "
+				    "%s: declare 'position: {min, max}' beside "
+				    "'factors'", where);
+		if (!valid_name(sval(k), 1))
 			return fail(c, k, "bad factor name '%s' in %s: a "
-				    "factor name is a letter or '_' then "
-				    "letters, digits, '_' or '-', and not "
-				    "'position'", sval(k), where);
+				    "letter or '_', then letters, digits, '_' "
+				    "or '-'", sval(k), where);
 		t->factors[i].name = xstrdup(sval(k));
-		if (parse_factor(c, val_at(c, m, i), &t->factors[i],
+		if (parse_factor(c, val_of(c, m, i), &t->factors[i],
 				 t->name) < 0)
 			return -1;
 	}
-	qsort(t->factors, t->nfactors, sizeof *t->factors, cmp_factor);
+	qsort(t->factors, t->nfactors, sizeof *t->factors, cmp_named);
 	return 0;
 }
 
-static int parse_position(struct ctx *c, yaml_node_t *v, const char *tname,
-			  struct scen_position *p)
+static int parse_position(struct ctx *c, yaml_node_t *v,
+			  struct scen_template *t)
 {
-	static const char *const keys[] = {"min", "max", "weight", NULL};
-	const char *inner = str(c, "position of template '%s'", tname);
+	struct scen_position *p = &t->position;
+	const char *where = str(c, "position of template '%s'", t->name);
 	yaml_node_t *m;
 
-	if (section(c, v, str(c, "template '%s'", tname), "position", inner,
-		    keys, &m, 0) < 0)
+	if (section(c, v, "position", where, position_fields, p, &m) < 0)
 		return -1;
 	if (!m)
 		return 0;
-	if (get_long(c, m, inner, "min", &p->min, LONG_MIN, 1) < 0 ||
-	    get_long(c, m, inner, "max", &p->max, LONG_MIN, 1) < 0)
-		return -1;
+	if (!get(c, m, "min") || !get(c, m, "max"))
+		return fail(c, m, "%s needs 'min' and 'max'", where);
 	if (p->min > p->max)
 		return fail(c, get(c, m, "max"), "'max' (%ld) in %s is less "
-			    "than 'min' (%ld)", p->max, inner, p->min);
+			    "than 'min' (%ld)", p->max, where, p->min);
 	p->declared = 1;
 	p->soft = get(c, m, "weight") != NULL;
-	return get_num(c, m, inner, "weight", &p->weight, R_NONNEG);
+	return 0;
 }
 
-static int parse_validate(struct ctx *c, yaml_node_t *v, const char *tname,
-			  struct scen_validate *val)
+static int parse_validate(struct ctx *c, yaml_node_t *v,
+			  struct scen_template *t)
 {
-	static const char *const keys[] = {
-		"min_chars", "max_chars", "reject", NULL
-	};
-	const char *where = str(c, "validate of template '%s'", tname);
+	struct scen_validate *val = &t->validate;
+	const char *where = str(c, "validate of template '%s'", t->name);
 	yaml_node_t *m, *seq, *bad;
 
-	val->min_chars = 1;
-	val->max_chars = 100000;
-	if (section(c, v, str(c, "template '%s'", tname), "validate", where,
-		    keys, &m, 0) < 0)
+	if (section(c, v, "validate", where, validate_fields, val, &m) < 0)
 		return -1;
 	if (!m)
 		return 0;
-	if (get_long(c, m, where, "min_chars", &val->min_chars, 0, 0) < 0 ||
-	    get_long(c, m, where, "max_chars", &val->max_chars, 1, 0) < 0)
-		return -1;
 	if (val->max_chars < val->min_chars) {
 		bad = get(c, m, "max_chars");
 		return fail(c, bad ? bad : get(c, m, "min_chars"),
-			    "'max_chars' (%ld) in %s is less than 'min_chars' "
-			    "(%ld)",
-			    val->max_chars, where, val->min_chars);
+			    "'max_chars' (%ld) in %s is less than "
+			    "'min_chars' (%ld)", val->max_chars, where,
+			    val->min_chars);
 	}
 	seq = get(c, m, "reject");
 	if (!seq)
@@ -1038,6 +1018,7 @@ static int parse_validate(struct ctx *c, yaml_node_t *v, const char *tname,
 			if (*s >= 'A' && *s <= 'Z')
 				*s = (char)(*s - 'A' + 'a');
 	}
+	/* Order does not matter to validation, so not to the version. */
 	qsort(val->reject, val->nreject, sizeof *val->reject, cmp_str);
 	return 0;
 }
@@ -1045,23 +1026,18 @@ static int parse_validate(struct ctx *c, yaml_node_t *v, const char *tname,
 static int parse_template(struct ctx *c, yaml_node_t *v,
 			  struct scen_template *t)
 {
-	static const char *const keys[] = {
-		"prompt", "factors", "position", "validate", NULL
-	};
 	const char *where = str(c, "template '%s'", t->name);
 
-	if (need(c, v, YAML_MAPPING_NODE, where) < 0 ||
-	    check_keys(c, v, where, keys) < 0 ||
+	if (read_map(c, v, where, template_fields, t) < 0 ||
 	    get_str(c, v, where, "prompt", &t->prompt, NULL) < 0 ||
 	    parse_factors(c, v, where, t) < 0 ||
-	    parse_position(c, v, t->name, &t->position) < 0 ||
-	    parse_validate(c, v, t->name, &t->validate) < 0)
+	    parse_position(c, v, t) < 0 || parse_validate(c, v, t) < 0)
 		return -1;
 	return check_text(c, get(c, v, "prompt"), t->prompt, t, 1,
 			  str(c, "the prompt of template '%s'", t->name));
 }
 
-/* The keys of a mapping of names (experiments, templates) as names. */
+/* A non-empty mapping whose keys are names (experiments, templates). */
 static int check_names(struct ctx *c, yaml_node_t *m, const char *what)
 {
 	if (m->type != YAML_MAPPING_NODE || !map_len(m))
@@ -1084,12 +1060,10 @@ static int check_names(struct ctx *c, yaml_node_t *m, const char *what)
 static int parse_experiment(struct ctx *c, yaml_node_t *v,
 			    struct scen_experiment *e)
 {
-	static const char *const keys[] = {"system", "templates", NULL};
 	const char *where = str(c, "experiment '%s'", e->name), *what;
-	yaml_node_t *m;
+	yaml_node_t *m, *sys;
 
-	if (need(c, v, YAML_MAPPING_NODE, where) < 0 ||
-	    check_keys(c, v, where, keys) < 0 ||
+	if (read_map(c, v, where, experiment_fields, e) < 0 ||
 	    get_str(c, v, where, "system", &e->system, "") < 0)
 		return -1;
 	m = get(c, v, "templates");
@@ -1101,89 +1075,27 @@ static int parse_experiment(struct ctx *c, yaml_node_t *v,
 	e->ntemplates = map_len(m);
 	e->templates = xcalloc(e->ntemplates, sizeof *e->templates);
 	for (size_t i = 0; i < e->ntemplates; i++) {
-		e->templates[i].name = xstrdup(sval(nd(c,
-			m->data.mapping.pairs.start[i].key)));
-		if (parse_template(c, val_at(c, m, i), &e->templates[i]) < 0)
+		e->templates[i].name = xstrdup(sval(key_of(c, m, i)));
+		if (parse_template(c, val_of(c, m, i), &e->templates[i]) < 0)
 			return -1;
 	}
-	qsort(e->templates, e->ntemplates, sizeof *e->templates,
-	      cmp_template);
-	if (!get(c, v, "system"))
-		return 0;
-	what = str(c, "the system text of %s", where);
-	return check_text(c, get(c, v, "system"), e->system, e->templates,
-			  e->ntemplates, what);
-}
-
-static int parse_experiments(struct ctx *c, yaml_node_t *root)
-{
-	struct scen_config *cfg = c->cfg;
-	yaml_node_t *m = get(c, root, "experiments");
-
-	if (!m)
-		return fail(c, root, "missing 'experiments' in the config");
-	if (check_names(c, m, "'experiments'") < 0)
-		return -1;
-	cfg->nexperiments = map_len(m);
-	cfg->experiments = xcalloc(cfg->nexperiments, sizeof *cfg->experiments);
-	for (size_t i = 0; i < cfg->nexperiments; i++) {
-		cfg->experiments[i].name = xstrdup(sval(nd(c,
-			m->data.mapping.pairs.start[i].key)));
-		if (parse_experiment(c, val_at(c, m, i),
-				     &cfg->experiments[i]) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* ---- The whole file ---- */
-
-static void set_defaults(struct scen_config *cfg)
-{
-	cfg->provider.timeout_s = 20;
-	cfg->provider.deadline_s = 8;
-	cfg->provider.max_concurrency = 8;
-	cfg->provider.temperature = 0.9;
-	cfg->provider.max_tokens = 600;
-	cfg->provider.breaker_failures = 5;
-	cfg->provider.breaker_cooldown_s = 60;
-	cfg->cache.strict = 0.95;
-	cfg->cache.relaxed = 0.75;
-	cfg->cache.max_serves = 50;
-	cfg->cache.no_repeat_per_session = 1;
-	cfg->cache.band_lo = 0.60;
-	cfg->cache.band_hi = 0.70;
-	for (int i = 0; i < SCEN_TIER_COUNT; i++)
-		cfg->fallback[i] = (enum scen_tier)i;
-	cfg->nfallback = SCEN_TIER_COUNT;
-	cfg->pool.variants = 3;
-	cfg->pool.max_age_days = 7;
-	cfg->pool.quota_share = 0.5;
-	cfg->alerts.key_usage = 0.90;
-	cfg->alerts.hit_rate_min = 0.50;
-	cfg->alerts.queue_wait_s = 10;
-	cfg->alerts.error_rate = 0.05;
-	cfg->alerts.pool_min = 100;
+	qsort(e->templates, e->ntemplates, sizeof *e->templates, cmp_named);
+	sys = get(c, v, "system");
+	return !sys ? 0 : check_text(c, sys, e->system, e->templates,
+				     e->ntemplates, str(c, "the system text "
+							"of %s", where));
 }
 
 static int parse_root(struct ctx *c)
 {
-	static const char *const keys[] = {
-		"database", "provider", "cache", "fallback", "pool", "alerts",
-		"experiments", NULL
-	};
 	struct scen_config *cfg = c->cfg;
-	yaml_node_t *root = yaml_document_get_root_node(c->doc);
+	yaml_node_t *root = yaml_document_get_root_node(c->doc), *m;
 	const char *slash = strrchr(c->name, '/');
 	char *db = NULL;
 
 	if (!root)
 		return scen_error("%s:1:1: the config is empty", c->name);
-	if (root->type != YAML_MAPPING_NODE)
-		return fail(c, root, "the config must be a mapping (database:, "
-			    "provider:, experiments:, ...), not %s",
-			    kind(root));
-	if (check_keys(c, root, "the config", keys) < 0 ||
+	if (read_map(c, root, "the config", top_fields, cfg) < 0 ||
 	    get_str(c, root, "the config", "database", &db, "scen.db") < 0)
 		return -1;
 	/* Relative to the config's folder, so that every command finds the
@@ -1196,9 +1108,23 @@ static int parse_root(struct ctx *c)
 		cfg->database = db;
 	}
 	if (parse_provider(c, root) < 0 || parse_cache(c, root) < 0 ||
-	    parse_fallback(c, root) < 0 || parse_pool_alerts(c, root) < 0 ||
-	    parse_experiments(c, root) < 0)
+	    parse_fallback(c, root) < 0 ||
+	    section(c, root, "pool", "pool", pool_fields, cfg, &m) < 0 ||
+	    section(c, root, "alerts", "alerts", alerts_fields, cfg, &m) < 0)
 		return -1;
+	m = get(c, root, "experiments");
+	if (!m)
+		return fail(c, root, "missing 'experiments' in the config");
+	if (check_names(c, m, "'experiments'") < 0)
+		return -1;
+	cfg->nexperiments = map_len(m);
+	cfg->experiments = xcalloc(cfg->nexperiments, sizeof *cfg->experiments);
+	for (size_t i = 0; i < cfg->nexperiments; i++) {
+		cfg->experiments[i].name = xstrdup(sval(key_of(c, m, i)));
+		if (parse_experiment(c, val_of(c, m, i),
+				     &cfg->experiments[i]) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -1313,7 +1239,6 @@ struct scen_config *scen_config_parse(const char *name, const char *text,
 	int rc;
 
 	cfg->path = xstrdup(name);
-	set_defaults(cfg);
 	if (!yaml_parser_initialize(&parser)) {
 		scen_error("%s: cannot initialize the YAML parser", name);
 		scen_config_free(cfg);
@@ -1341,7 +1266,7 @@ struct scen_config *scen_config_parse(const char *name, const char *text,
 	}
 	if (rc == 0) {
 		qsort(cfg->experiments, cfg->nexperiments,
-		      sizeof *cfg->experiments, cmp_experiment);
+		      sizeof *cfg->experiments, cmp_named);
 		for (size_t i = 0; i < cfg->nexperiments; i++) {
 			struct scen_experiment *e = &cfg->experiments[i];
 
@@ -1451,7 +1376,7 @@ struct scen_experiment *scen_config_experiment(const struct scen_config *cfg,
 	if (!name || !cfg->nexperiments)
 		return NULL;
 	return bsearch(&key, cfg->experiments, cfg->nexperiments,
-		       sizeof key, cmp_experiment);
+		       sizeof key, cmp_named);
 }
 
 struct scen_template *scen_experiment_template(const struct scen_experiment *e,
@@ -1462,7 +1387,7 @@ struct scen_template *scen_experiment_template(const struct scen_experiment *e,
 	if (!name || !e->ntemplates)
 		return NULL;
 	return bsearch(&key, e->templates, e->ntemplates, sizeof key,
-		       cmp_template);
+		       cmp_named);
 }
 
 int scen_template_factor(const struct scen_template *t, const char *name)

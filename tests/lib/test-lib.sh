@@ -1,0 +1,161 @@
+# test-lib.sh — shared by the end-to-end tests (tests/e2e/t*.sh): a
+# scratch folder, the fake provider on 127.0.0.1, a config, and TAP
+# assertions. Source it first thing: . "$(dirname "$0")/../lib/test-lib.sh"
+set -u
+SCEN_TOP=${SCEN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+SCEN_BUILD=${SCEN_BUILD:-$SCEN_TOP/build}
+PATH=$SCEN_BUILD/bin:$PATH
+export PATH
+T=$(mktemp -d "${TMPDIR:-/tmp}/scen-test.XXXXXX")
+FAKE_PID=
+_n=0
+_failed=0
+# keys for the fake provider: made up per run, never real
+export SCEN_TEST_KEY_1="test-key-one-$$" SCEN_TEST_KEY_2="test-key-two-$$" \
+	SCEN_TEST_KEY_3="test-key-three-$$"
+unset SCEN_CONFIG SCEN_CLOCK_SCALE SCEN_CLOCK_EPOCH
+
+cleanup() {
+	[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
+	[ "$_failed" -eq 0 ] && rm -rf "$T"
+	return 0
+}
+trap cleanup EXIT
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
+# check DESC COMMAND...: passes when the command succeeds
+check() {
+	d=$1
+	shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+# is DESC GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then ok "$1"; else
+		not_ok "$1"
+		echo "#   got:  '$2'"
+		echo "#   want: '$3'"
+	fi
+}
+# cmp_num DESC A OP B  (OP one of -eq -ne -lt -le -gt -ge)
+cmp_num() {
+	if [ "$2" "$3" "$4" ] 2>/dev/null; then ok "$1"; else
+		not_ok "$1"
+		echo "#   $2 $3 $4 is false"
+	fi
+}
+done_testing() {
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+}
+
+# j EXPR [FILE]: evaluates a Python expression over each JSON line of FILE
+# (or stdin), bound to `r`; prints one result per line.
+j() {
+	python3 -c '
+import json, sys
+expr = sys.argv[1]
+src = open(sys.argv[2], encoding="utf-8", errors="replace") if len(sys.argv) > 2 else sys.stdin
+for line in src:
+    line = line.strip()
+    if not line:
+        continue
+    r = json.loads(line)
+    v = eval(expr, {"r": r, "json": json})
+    print(v if not isinstance(v, (dict, list)) else json.dumps(v))
+' "$@"
+}
+
+# fake_start [ARGS]: starts the fake provider; sets FAKE_PORT and FAKE_URL.
+fake_start() {
+	rm -f "$T/fake.port"
+	python3 "$SCEN_TOP/tests/lib/fake-provider.py" --port-file "$T/fake.port" \
+		--keys "$SCEN_TEST_KEY_1,$SCEN_TEST_KEY_2,$SCEN_TEST_KEY_3" \
+		--log "$T/fake.log" "$@" >"$T/fake.out" 2>&1 &
+	FAKE_PID=$!
+	for _i in $(seq 1 100); do
+		[ -s "$T/fake.port" ] && break
+		sleep 0.05
+	done
+	FAKE_PORT=$(cat "$T/fake.port")
+	FAKE_URL="http://127.0.0.1:$FAKE_PORT/openai/v1"
+}
+fake_stop() {
+	[ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
+	FAKE_PID=
+}
+# fake_ctl JSON: changes the fake's mode (see fake-provider.py)
+fake_ctl() {
+	curl -s -o /dev/null -X POST --data "$1" "http://127.0.0.1:$FAKE_PORT/_control"
+}
+fake_reset() {
+	curl -s -o /dev/null -X POST "http://127.0.0.1:$FAKE_PORT/_reset"
+}
+# fake_stat EXPR: a figure from /_stats, e.g. fake_stat 'r["calls"]'
+fake_stat() {
+	curl -s "http://127.0.0.1:$FAKE_PORT/_stats" | j "$1"
+}
+
+# write_config [FILE] : the standard test config (two hard factors, one soft
+# factor, a soft position), pointing at the fake; extra YAML on stdin is
+# appended when given with a here-document.
+write_config() {
+	f=${1:-$T/scen.yaml}
+	url=${FAKE_URL:-http://127.0.0.1:9/openai/v1}
+	prompt=${PROMPT:-"Write a 120-word scenario about a hiring decision for a {age} {gender} candidate, told in a {tone} tone. Scene {position} of 10."}
+	cat >"$f" <<YAML
+database: scen.db
+provider:
+  base_url: $url
+  model: llama-3.1-8b-instant
+  timeout_s: ${TIMEOUT_S:-3}
+  deadline_s: ${DEADLINE_S:-4}
+  max_concurrency: ${MAX_CONCURRENCY:-8}
+  accounts:
+    - {name: groq-a, api_key_env: SCEN_TEST_KEY_1, rpm: ${RPM:-1000}}
+    - {name: groq-b, api_key_env: SCEN_TEST_KEY_2, rpm: ${RPM:-1000}}
+  breaker: {failures: ${BREAKER_FAILURES:-5}, cooldown_s: ${COOLDOWN_S:-60}}
+cache:
+  max_serves: ${MAX_SERVES:-50}
+  hit_rate_band: [${BAND_LO:-0.60}, ${BAND_HI:-1.0}]
+fallback: [${FALLBACK:-cache, fresh, pool, relaxed}]
+experiments:
+  trust-2026:
+    system: "You write short, realistic workplace scenarios for a psychology study."
+    templates:
+      hiring:
+        prompt: "$prompt"
+        factors:
+          gender: {levels: [female, male]}
+          age: {levels: [younger, older]}
+          tone: {levels: [neutral, warm, cold], weight: 1}
+        position: {min: 1, max: 10, weight: 1}
+        validate: {min_chars: 200, max_chars: 2000, reject: ["as an ai", "i can't", "i cannot"]}
+  other-2026:
+    system: "You write short scenarios."
+    templates:
+      hiring:
+        prompt: "Write about a {gender} candidate."
+        factors:
+          gender: {levels: [female, male]}
+YAML
+	export SCEN_CONFIG=$f
+}
+
+# req ID SESSION [GENDER AGE TONE POSITION [EXPERIMENT]]: one request line
+req() {
+	printf '{"id":"%s","session":"%s","experiment":"%s","template":"hiring","factors":{"gender":"%s","age":"%s","tone":"%s"},"position":%s}\n' \
+		"$1" "$2" "${7:-trust-2026}" "${3:-female}" "${4:-older}" "${5:-warm}" "${6:-3}"
+}
+
+# sql QUERY: runs a query on the test database (read-only)
+sql() {
+	python3 -c '
+import sqlite3, sys
+c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+for row in c.execute(sys.argv[2]):
+    print("|".join("" if v is None else str(v) for v in row))
+' "$T/scen.db" "$1"
+}
+cd "$T" || exit 1
