@@ -28,7 +28,7 @@ fake_ctl '{"mode":"ok"}'
 req g1 s1 male younger neutral 1 | scen-serve-stdin >out 2>err
 is "next good reply is served" "$(j 'r["status"] + " " + r["tier"]' out)" "ok fresh"
 is "one scenario stored" "$(sql 'select count(*) from scenarios')" 1
-check "invalid outputs were counted as errors" \
-	test "$(sql "select sum(n) from counters where name like 'invalid.%'")" -ge 4
+is "invalid and malformed outputs were counted as errors" \
+	"$(sql "select sum(n) from counters where name in ('call.invalid', 'call.malformed')")" 5
 check "the key is not in the error output" sh -c "! grep -rq '$SCEN_TEST_KEY_1' err"
 done_testing
