@@ -13,7 +13,7 @@ DESTDIR ?=
 BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 
-COMMANDS = scen-serve-stdin scen-gen scen-pool-fill scen-cache-stats scen-export
+COMMANDS = $(patsubst cmd/%.c,%,$(sort $(wildcard cmd/*.c)))
 PKGS = libcurl sqlite3 yaml-0.1 libxxhash jansson
 
 CC ?= cc

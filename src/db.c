@@ -73,6 +73,8 @@ static const char *const migrations[] = {
 	" owner_pid INTEGER);"
 	"CREATE INDEX jobs_open ON jobs(state)"
 	" WHERE state IN ('queued', 'running');"
+	"CREATE INDEX jobs_created ON jobs(created_at);"
+	"CREATE INDEX scenarios_created ON scenarios(origin, created_at);"
 	"CREATE TABLE calls("
 	" id INTEGER PRIMARY KEY,"
 	" account TEXT NOT NULL, at REAL NOT NULL,"
