@@ -228,6 +228,11 @@ const char *scen_db_path(const struct scen_db *db)
 	return db->path;
 }
 
+sqlite3 *scen_db_handle(struct scen_db *db)
+{
+	return db->h;
+}
+
 static int db_fail(struct scen_db *db, const char *what)
 {
 	return scen_error("%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));

@@ -26,6 +26,9 @@ struct scen_db *scen_db_open(const char *path, int flags, int *exit_code);
 void scen_db_close(struct scen_db *db);
 int scen_db_schema_version(void);
 const char *scen_db_path(const struct scen_db *db);
+/* The connection, for the read-side statements of db_report.c. */
+struct sqlite3;
+struct sqlite3 *scen_db_handle(struct scen_db *db);
 
 /* Write transactions: BEGIN IMMEDIATE ... COMMIT. Counters added with
  * scen_db_count are written at commit. Negative on error (reported). */
