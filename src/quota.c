@@ -20,6 +20,8 @@ struct scen_quota {
 	size_t n, cursor;
 	int *disabled;		/* 401/403 this run */
 	double *avail_at;	/* no budget before this (memo) */
+	long *cap;		/* calls this process may still make, or -1 */
+	long *reserved;		/* calls this process reserved */
 	double provider_at;	/* provider breaker open until (memo) */
 };
 
@@ -56,6 +58,10 @@ struct scen_quota *scen_quota_new(const struct scen_config *cfg,
 	q->n = cfg->provider.naccounts;
 	q->disabled = xcalloc(q->n, sizeof(int));
 	q->avail_at = xcalloc(q->n, sizeof(double));
+	q->cap = xcalloc(q->n, sizeof(long));
+	q->reserved = xcalloc(q->n, sizeof(long));
+	for (size_t i = 0; i < q->n; i++)
+		q->cap[i] = -1;
 	q->cursor = (size_t)(scen_random64() % (q->n ? q->n : 1));
 	return q;
 }
@@ -66,6 +72,8 @@ void scen_quota_free(struct scen_quota *q)
 		return;
 	free(q->disabled);
 	free(q->avail_at);
+	free(q->cap);
+	free(q->reserved);
 	free(q);
 }
 
@@ -143,6 +151,23 @@ static double budget_at(const struct scen_quota *q, const struct scen_account *a
 	return t;
 }
 
+/* Whether this process may use account i at all now. */
+static int usable(const struct scen_quota *q, size_t i)
+{
+	return q->cfg->provider.accounts[i].key && !q->disabled[i] &&
+	       (q->cap[i] < 0 || q->reserved[i] < q->cap[i]);
+}
+
+void scen_quota_set_cap(struct scen_quota *q, int acct, long calls)
+{
+	q->cap[acct] = calls;
+}
+
+long scen_quota_reserved(const struct scen_quota *q, int acct)
+{
+	return q->reserved[acct];
+}
+
 int scen_quota_reserve(struct scen_quota *q, double now, long tokens,
 		       uint64_t avoid, int64_t job, int64_t *call,
 		       double *retry_at)
@@ -172,7 +197,7 @@ int scen_quota_reserve(struct scen_quota *q, double now, long tokens,
 			const struct scen_account *ac =
 				&cfg->provider.accounts[i];
 			int avoided = i < 64 && (avoid >> i & 1);
-			if (avoided != pass || !ac->key || q->disabled[i])
+			if (avoided != pass || !usable(q, i))
 				continue;
 			if (q->avail_at[i] > now) {
 				best = min2(best, q->avail_at[i]);
@@ -204,6 +229,7 @@ int scen_quota_reserve(struct scen_quota *q, double now, long tokens,
 			if (*call < 0)
 				return -1;
 			q->cursor = i + 1;
+			q->reserved[i]++;
 			return (int)i;
 		}
 	}
@@ -342,8 +368,7 @@ int scen_quota_open(const struct scen_quota *q, double now)
 	if (q->provider_at > now)
 		return 0;
 	for (size_t i = 0; i < q->n; i++)
-		if (q->cfg->provider.accounts[i].key && !q->disabled[i] &&
-		    q->avail_at[i] <= now)
+		if (usable(q, i) && q->avail_at[i] <= now)
 			return 1;
 	return 0;
 }
@@ -352,7 +377,7 @@ double scen_quota_recovery(const struct scen_quota *q, double now)
 {
 	double t = INFINITY;
 	for (size_t i = 0; i < q->n; i++)
-		if (q->cfg->provider.accounts[i].key && !q->disabled[i])
+		if (usable(q, i))
 			t = min2(t, q->avail_at[i] > now ? q->avail_at[i] : now);
 	if (q->provider_at > t)
 		t = q->provider_at;

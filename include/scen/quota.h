@@ -53,6 +53,12 @@ void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
 		       enum scen_outcome o, const struct scen_call *c,
 		       const char *error_message, long tokens, double now);
 
+/* Caps the calls this process may still reserve on account acct (-1: no
+ * cap, the default); scen-pool-fill's share of the day. */
+void scen_quota_set_cap(struct scen_quota *q, int acct, long calls);
+/* Calls reserved by this process on acct. */
+long scen_quota_reserved(const struct scen_quota *q, int acct);
+
 /* Whether some account could take a call now (cheap, from memory). */
 int scen_quota_open(const struct scen_quota *q, double now);
 /* Earliest moment an account or a breaker recovers (from memory). */
