@@ -654,11 +654,13 @@ static void too_long(struct server *s)
 static int take_lines(struct server *s, int max)
 {
 	size_t start = 0;
-	int n = 0;
+	int n = 0, partial = 0;
 	while (n < max && !s->failed) {
 		char *nl = memchr(s->ibuf + start, '\n', s->ilen - start);
-		if (!nl)
+		if (!nl) {
+			partial = 1;
 			break;
+		}
 		size_t len = (size_t)(nl - (s->ibuf + start));
 		if (s->skipping)
 			s->skipping = 0;	/* the rest of a long line */
@@ -670,21 +672,18 @@ static int take_lines(struct server *s, int max)
 		n++;
 	}
 	size_t rest = s->ilen - start;
-	if (rest > SCEN_MAX_LINE && !s->skipping) {
+	if (partial && s->skipping) {
+		start = s->ilen;	/* still inside a long line */
+		rest = 0;
+	} else if (partial && rest > SCEN_MAX_LINE) {
 		/* no newline in sight: answer now, drop the rest of it */
 		too_long(s);
 		s->skipping = 1;
 		start = s->ilen;
 		rest = 0;
 		n++;
-	} else if (rest && s->skipping && !memchr(s->ibuf + start, '\n', rest)) {
-		start = s->ilen;
-		rest = 0;
-	}
-	if (s->eof && rest && n < max && !memchr(s->ibuf + start, '\n', rest)) {
-		/* the last line has no newline */
-		if (!s->skipping)
-			take_line(s, s->ibuf + start, rest);
+	} else if (partial && s->eof && rest) {
+		take_line(s, s->ibuf + start, rest);	/* no final newline */
 		start = s->ilen;
 		rest = 0;
 		n++;

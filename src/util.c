@@ -139,19 +139,62 @@ void sb_addf(struct strbuf *sb, const char *fmt, ...)
 	sb->len += (size_t)n;
 }
 
+/* Length of the valid UTF-8 sequence at p (n bytes left), or 0. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len;
+	unsigned min;
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xE0) == 0xC0) {
+		len = 2;
+		min = 0x80;
+	} else if ((p[0] & 0xF0) == 0xE0) {
+		len = 3;
+		min = 0x800;
+	} else if ((p[0] & 0xF8) == 0xF0) {
+		len = 4;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	unsigned cp = p[0] & (0x7F >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3F);
+	}
+	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
 void sb_add_json_str(struct strbuf *sb, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
 	sb_grow(sb, n + 2);
 	sb->buf[sb->len++] = '"';
 	size_t start = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
+	for (size_t i = 0; i < n;) {
+		unsigned char c = u[i];
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			i++;
 			continue;
+		}
+		if (c >= 0x80) {
+			size_t k = utf8_seq(u + i, n - i);
+			if (k) {
+				i += k;
+				continue;
+			}
+		}
 		sb_add(sb, s + start, i - start);
-		start = i + 1;
-		char esc[6] = {'\\', 0};
+		i++;
+		start = i;
+		char esc[2] = {'\\', 0};
 		switch (c) {
 		case '"': esc[1] = '"'; break;
 		case '\\': esc[1] = '\\'; break;
@@ -161,6 +204,10 @@ void sb_add_json_str(struct strbuf *sb, const char *s, size_t n)
 		case '\b': esc[1] = 'b'; break;
 		case '\f': esc[1] = 'f'; break;
 		default:
+			if (c >= 0x80) {	/* not UTF-8: U+FFFD */
+				sb_add(sb, "\\ufffd", 6);
+				continue;
+			}
 			sb_add(sb, "\\u00", 4);
 			sb_addc(sb, hex[c >> 4]);
 			sb_addc(sb, hex[c & 15]);
