@@ -32,7 +32,7 @@ static const char *const migrations[] = {
 	" factors TEXT NOT NULL, position INTEGER,"
 	" text TEXT NOT NULL, model TEXT NOT NULL, account TEXT,"
 	" prompt_hash TEXT NOT NULL,"
-	" origin TEXT NOT NULL CHECK (origin IN ('fresh', 'pool')),"
+	" origin TEXT NOT NULL CHECK (origin = 'fresh' OR origin = 'pool'),"
 	" finish_reason TEXT, prompt_tokens INTEGER,"
 	" completion_tokens INTEGER,"
 	" created_at REAL NOT NULL,"
@@ -47,8 +47,9 @@ static const char *const migrations[] = {
 	" request_id TEXT NOT NULL, session TEXT NOT NULL,"
 	" experiment TEXT NOT NULL, template TEXT NOT NULL,"
 	" version TEXT NOT NULL, factors TEXT NOT NULL, position INTEGER,"
-	" tier TEXT NOT NULL"
-	"  CHECK (tier IN ('cache', 'fresh', 'pool', 'relaxed')),"
+	/* OR, not IN: an IN list costs a temporary table per insert */
+	" tier TEXT NOT NULL CHECK (tier = 'cache' OR tier = 'fresh'"
+	"  OR tier = 'pool' OR tier = 'relaxed'),"
 	" similarity REAL NOT NULL,"
 	" scenario INTEGER NOT NULL REFERENCES scenarios(id),"
 	" account TEXT, latency_ms REAL NOT NULL,"
@@ -56,12 +57,11 @@ static const char *const migrations[] = {
 	" forced_fresh INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX servings_session ON servings(session);"
 	"CREATE INDEX servings_time ON servings(served_at);"
-	"CREATE INDEX servings_scenario ON servings(scenario);"
 	"CREATE TABLE jobs("
 	" id INTEGER PRIMARY KEY,"
 	" jid TEXT NOT NULL UNIQUE,"
-	" state TEXT NOT NULL CHECK (state IN"
-	"  ('queued', 'running', 'done', 'failed', 'cancelled')),"
+	" state TEXT NOT NULL CHECK (state = 'queued' OR state = 'running'"
+	"  OR state = 'done' OR state = 'failed' OR state = 'cancelled'),"
 	" session TEXT, request_id TEXT,"
 	" experiment TEXT NOT NULL, template TEXT NOT NULL,"
 	" version TEXT NOT NULL, key BLOB NOT NULL,"
@@ -158,7 +158,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" similarity, scenario, account, latency_ms, served_at,"
 		" forced_fresh) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
 		" ?10, ?11, ?12, ?13, ?14)",
-	[ST_SERVED] = "UPDATE scenarios SET serves = serves + 1 WHERE id = ?1",
+	[ST_SERVED] = "UPDATE scenarios SET serves = serves + ?2 WHERE id = ?1",
 	[ST_ACCT_INIT] = "INSERT OR IGNORE INTO accounts(name) VALUES (?1)",
 	[ST_ACCT_GET] = "SELECT cooldown_until, set_aside_until, breaker,"
 		" failures, opened_at, day_remaining, day_seen_at,"
@@ -214,6 +214,7 @@ struct scen_db {
 	sqlite3_stmt *st[ST_COUNT];
 	int64_t seen_scn, seen_serving;	/* catch-up marks */
 	struct scen_map counts;		/* name -> pending n */
+	struct scen_map served;		/* scenario row id -> pending n */
 	struct strbuf sb;
 	int in_tx;
 };
@@ -341,6 +342,7 @@ struct scen_db *scen_db_open(const char *path, int flags, int *exit_code)
 	db->path = xstrdup(path);
 	sb_init(&db->sb);
 	scen_map_init(&db->counts);
+	scen_map_init(&db->served);
 	*exit_code = SCEN_EX_IOERR;
 
 	if (!readonly) {
@@ -395,6 +397,7 @@ void scen_db_close(struct scen_db *db)
 	if (db->h)
 		sqlite3_close(db->h);
 	scen_map_release(&db->counts);
+	scen_map_release(&db->served);
 	sb_release(&db->sb);
 	free(db->path);
 	free(db);
@@ -431,9 +434,36 @@ static int flush_counts(struct scen_db *db)
 	return rc;
 }
 
+/* Writes the serving counts of the scenarios served in this transaction:
+ * one update per scenario, not per serving (the rows hold the texts). */
+static int flush_served(struct scen_db *db)
+{
+	if (!db->served.len)
+		return 0;
+	sqlite3_stmt *st = db_stmt(db, ST_SERVED);
+	if (!st)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < db->served.cap; i++) {
+		struct scen_map_slot *s = &db->served.slots[i];
+		if (!s->hash)
+			continue;
+		int64_t id;
+		memcpy(&id, s->key, sizeof id);
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (int64_t)s->value);
+		if (db_run(db, st) < 0)
+			rc = -1;
+	}
+	scen_map_release(&db->served);
+	scen_map_init(&db->served);
+	return rc;
+}
+
 int scen_db_commit(struct scen_db *db)
 {
-	if (flush_counts(db) < 0 || db_exec(db, "COMMIT") < 0) {
+	if (flush_counts(db) < 0 || flush_served(db) < 0 ||
+	    db_exec(db, "COMMIT") < 0) {
 		scen_db_rollback(db);
 		return -1;
 	}
@@ -447,6 +477,8 @@ void scen_db_rollback(struct scen_db *db)
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 	for (size_t i = 0; i < db->counts.cap; i++)
 		db->counts.slots[i].value = 0;
+	scen_map_release(&db->served);
+	scen_map_init(&db->served);
 	db->in_tx = 0;
 }
 
@@ -828,8 +860,7 @@ int scen_db_insert_serving(struct scen_db *db, const struct scen_serving *s)
 {
 	const struct scen_request *rq = s->rq;
 	sqlite3_stmt *st = db_stmt(db, ST_INSERT_SERVING);
-	sqlite3_stmt *up = db_stmt(db, ST_SERVED);
-	if (!st || !up)
+	if (!st)
 		return -1;
 	struct strbuf *sb = &db->sb;
 	sb_reset(sb);
@@ -855,8 +886,8 @@ int scen_db_insert_serving(struct scen_db *db, const struct scen_serving *s)
 	if (db_run(db, st) < 0)
 		return -1;
 	db->seen_serving = sqlite3_last_insert_rowid(db->h);
-	sqlite3_bind_int64(up, 1, s->scenario);
-	return db_run(db, up);
+	*scen_map_put(&db->served, &s->scenario, sizeof s->scenario, NULL) += 1;
+	return 0;
 }
 
 int scen_db_account_get(struct scen_db *db, const char *name,

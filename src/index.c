@@ -68,12 +68,17 @@ struct list {
 	uint32_t n, cap;
 };
 
+/* A cell's lists: lists[k] for k < K holds the scenarios served k times,
+ * then one list for those served K times or more (but fewer than
+ * max_serves, where the least served is found by a scan), one for the
+ * spent, one for unserved pool entries. K = min(max_serves, 32) keeps the
+ * lists few whatever max_serves is. */
+#define MAX_EXACT 32
+
 struct cell {
 	const struct scen_template *tpl;
 	uint16_t *levels;
 	long position;
-	/* lists[k] for k < max_serves: scenarios served k times;
-	 * lists[max_serves]: spent; lists[max_serves + 1]: unserved pool */
 	struct list *lists;
 };
 
@@ -93,7 +98,9 @@ struct bucket {
 
 struct scen_index {
 	const struct scen_config *cfg;
-	uint32_t nlists;	/* max_serves + 2 */
+	uint32_t k;		/* lists of exact serving counts */
+	uint32_t max_serves;
+	uint32_t nlists;	/* k + 3: overflow, spent, pool */
 	struct scn *scns;
 	size_t nscns, capscns;
 	struct cell *cells;
@@ -110,7 +117,9 @@ struct scen_index *scen_index_new(const struct scen_config *cfg)
 {
 	struct scen_index *ix = xcalloc(1, sizeof *ix);
 	ix->cfg = cfg;
-	ix->nlists = (uint32_t)cfg->cache.max_serves + 2;
+	ix->max_serves = (uint32_t)cfg->cache.max_serves;
+	ix->k = ix->max_serves < MAX_EXACT ? ix->max_serves : MAX_EXACT;
+	ix->nlists = ix->k + 3;
 	scen_map_init(&ix->by_rowid);
 	scen_map_init(&ix->by_key);
 	scen_map_init(&ix->by_bucket);
@@ -177,12 +186,17 @@ static void list_remove(struct scen_index *ix, uint32_t si, uint32_t k)
 	ix->scns[last].slot = s->slot;
 }
 
+#define L_OVERFLOW(ix) ((ix)->k)
+#define L_SPENT(ix) ((ix)->k + 1)
+#define L_POOL(ix) ((ix)->k + 2)
+
 static uint32_t list_of(const struct scen_index *ix, const struct scn *s)
 {
-	uint32_t spent = ix->nlists - 2;
 	if (s->pool)
-		return ix->nlists - 1;
-	return s->serves < spent ? s->serves : spent;
+		return L_POOL(ix);
+	if (s->serves >= ix->max_serves)
+		return L_SPENT(ix);
+	return s->serves < ix->k ? s->serves : L_OVERFLOW(ix);
 }
 
 static uint32_t cell_for(struct scen_index *ix, const struct scen_stored *st)
@@ -255,7 +269,7 @@ void scen_index_served(struct scen_index *ix, int64_t rowid)
 int scen_index_servable(const struct scen_index *ix, int64_t rowid)
 {
 	uint64_t *v = scen_map_get(&ix->by_rowid, &rowid, sizeof rowid);
-	return v && ix->scns[*v].serves < ix->nlists - 2;
+	return v && ix->scns[*v].serves < ix->max_serves;
 }
 
 size_t scen_index_count(const struct scen_index *ix)
@@ -263,22 +277,28 @@ size_t scen_index_count(const struct scen_index *ix)
 	return ix->nscns;
 }
 
-/* Best candidate of one list: the first the session has not seen (lists
- * hold scenarios of equal serving count, so any is least served). */
+/* Best candidate of one list: the least served the session has not seen
+ * (lists of exact counts: the first such). */
 static int from_list(const struct scen_index *ix, const struct list *l,
 		     const struct scen_session *sess, double min_created,
-		     uint32_t *out)
+		     int exact, uint32_t *out)
 {
+	uint32_t best = UINT32_MAX;
 	for (uint32_t i = 0; i < l->n; i++) {
 		const struct scn *s = &ix->scns[l->v[i]];
 		if (s->pool && s->created < min_created)
 			continue;	/* retired: too old to serve unserved */
 		if (sess && scen_session_has(sess, s->rowid))
 			continue;
-		*out = l->v[i];
-		return 1;
+		if (best == UINT32_MAX || s->serves < ix->scns[best].serves)
+			best = l->v[i];
+		if (exact)
+			break;
 	}
-	return 0;
+	if (best == UINT32_MAX)
+		return 0;
+	*out = best;
+	return 1;
 }
 
 /* Least-served eligible scenario of cell c for tier; serves in *served. */
@@ -286,17 +306,17 @@ static int from_cell(const struct scen_index *ix, const struct cell *c,
 		     enum scen_tier tier, const struct scen_session *sess,
 		     double min_created, uint32_t *out, uint32_t *served)
 {
-	uint32_t spent = ix->nlists - 2, pool = ix->nlists - 1;
 	if (tier != SCEN_TIER_CACHE &&
-	    from_list(ix, &c->lists[pool], sess, min_created, out)) {
+	    from_list(ix, &c->lists[L_POOL(ix)], sess, min_created, 1, out)) {
 		*served = 0;
 		return 1;
 	}
 	if (tier == SCEN_TIER_POOL)
 		return 0;
-	for (uint32_t k = 0; k < spent; k++) {
-		if (from_list(ix, &c->lists[k], sess, min_created, out)) {
-			*served = k;
+	for (uint32_t k = 0; k <= L_OVERFLOW(ix); k++) {
+		if (from_list(ix, &c->lists[k], sess, min_created,
+			      k < L_OVERFLOW(ix), out)) {
+			*served = ix->scns[*out].serves;
 			return 1;
 		}
 	}

@@ -137,7 +137,9 @@ static void line_start(struct server *s, const char *id, const char *status)
 
 static void line_str(struct server *s, const char *key, const char *val)
 {
-	sb_addf(&s->line, ",\"%s\":", key);
+	sb_adds(&s->line, ",\"");
+	sb_adds(&s->line, key);
+	sb_adds(&s->line, "\":");
 	sb_add_json_str(&s->line, val, strlen(val));
 }
 

@@ -96,7 +96,8 @@ struct scen_serving {
 	double served_at;
 	int forced_fresh;
 };
-/* Records a serving and counts one more serving of the scenario. */
+/* Records a serving and counts one more serving of the scenario (the
+ * count is written at commit). */
 int scen_db_insert_serving(struct scen_db *db, const struct scen_serving *s);
 
 

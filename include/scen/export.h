@@ -1,0 +1,38 @@
+/* export.h — scen-export: servings, scenarios or template versions with
+ * their full provenance, streamed row by row as JSONL or CSV (RFC 4180). */
+#ifndef SCEN_EXPORT_H
+#define SCEN_EXPORT_H
+
+#include <stdio.h>
+
+#include "scen/config.h"
+#include "scen/db.h"
+#include "scen/db_report.h"
+#include "scen/util.h"
+
+struct scen_export_opts {
+	enum scen_export_what what;
+	int csv;		/* else JSONL */
+	struct scen_export_filter filter;
+	FILE *out;
+	long *rows_written;	/* when not NULL, set to the rows written */
+};
+
+/*
+ * Writes the rows the options select, in constant memory. Returns 0, or an
+ * exit status: 74 when the database or the output fails (reported).
+ */
+int scen_export(const struct scen_config *cfg, struct scen_db *db,
+		const struct scen_export_opts *o);
+
+/* Appends one CSV field (RFC 4180): quoted when it holds a comma, a double
+ * quote, CR or LF, with its double quotes doubled. */
+void scen_csv_field(struct strbuf *sb, const char *s, size_t n);
+/* Appends d in the shortest form that reads back as the same double
+ * (integers without a fraction); "null" when not finite. */
+void scen_export_number(struct strbuf *sb, double d);
+/* Appends t (epoch seconds) as ISO 8601 UTC with milliseconds,
+ * "2026-11-28T03:12:09.123Z". */
+void scen_export_time(struct strbuf *sb, double t);
+
+#endif

@@ -1,0 +1,42 @@
+/* poolfill.h — scen-pool-fill: plans what the pre-generated pool lacks
+ * (the declared design, most requested combinations first), budgets a share
+ * of each account's day, and generates in batches through the engine. */
+#ifndef SCEN_POOLFILL_H
+#define SCEN_POOLFILL_H
+
+#include <stdio.h>
+
+#include "scen/config.h"
+#include "scen/db.h"
+
+struct scen_pool_opts {
+	const char *experiment;	/* NULL: every experiment */
+	const char *tpl;	/* NULL: every template */
+	long days;		/* demand window in days (default 14) */
+	int until_min;		/* --until as minutes after local midnight,
+				   -1 when not given */
+	long max_calls;		/* -1: no limit */
+	int dry_run;		/* print the plan, call nothing */
+	int progress;		/* 1: a progress bar on stderr (a terminal);
+				   0: a plain log line a minute */
+	FILE *out;		/* the plan and the summary */
+};
+
+/* Parses "HH:MM" (00:00 to 23:59) into minutes after midnight; -1 when it
+ * is not one. */
+int scen_pool_parse_until(const char *s);
+
+/*
+ * Runs one pool fill (or prints its plan with dry_run) for the config's
+ * templates narrowed by o. Holds flock(2) on "<database>.pool-fill.lock"
+ * while it works. Returns the exit status: 0 when the pool is full or the
+ * run stopped cleanly at a limit (budget, --max-calls, --until, the end of
+ * the quota day, a signal); 64 when --experiment or --template names
+ * nothing; 69 when entries were needed but the provider or every account
+ * was unavailable, so nothing could be made; 74 on a database or output
+ * error; 75 when another run holds the lock.
+ */
+int scen_pool_fill(const struct scen_config *cfg, struct scen_db *db,
+		   const struct scen_pool_opts *o);
+
+#endif

@@ -1,0 +1,720 @@
+/* db_report.c — the read-side SQL of scen: the figures of scen-cache-stats,
+ * its --verify checks, and the row streams of scen-export. Statements are
+ * prepared once (report_stmt) and reused with bind/step/reset. */
+#include "scen/db_report.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum rstmt_id {
+	RS_BEGIN,
+	RS_END,
+	RS_COUNTERS,
+	RS_JOBS,
+	RS_QUEUE,
+	RS_ACCOUNT,
+	RS_USAGE,
+	RS_POOL,
+	RS_TOTALS,
+	RS_FRESH_BY_TPL,
+	RS_COUNT
+};
+
+static const char *const rstmt_sql[RS_COUNT] = {
+	[RS_BEGIN] = "BEGIN",
+	[RS_END] = "COMMIT",
+	/* the primary key (hour, name) makes this a range */
+	[RS_COUNTERS] = "SELECT hour, name, n FROM counters"
+		" WHERE hour >= ?1 AND hour <= ?2 ORDER BY hour, name",
+	/* jobs_created */
+	[RS_JOBS] = "SELECT created_at, coalesce(started_at, 0),"
+		" coalesce(finished_at, 0), state, origin FROM jobs"
+		" WHERE created_at >= ?1 ORDER BY created_at",
+	/* jobs_open (partial index) */
+	[RS_QUEUE] = "SELECT count(*) FILTER (WHERE state = 'queued'),"
+		" count(*) FILTER (WHERE state = 'running'),"
+		" coalesce(min(created_at) FILTER (WHERE state = 'queued'), 0)"
+		" FROM jobs WHERE state IN ('queued', 'running')",
+	[RS_ACCOUNT] = "SELECT cooldown_until, set_aside_until, breaker,"
+		" failures, opened_at, day_remaining, day_seen_at,"
+		" day_reset_at, tok_remaining, tok_seen_at, tok_reset_at"
+		" FROM accounts WHERE name = ?1",
+	/* calls_account_at; the same rules as quota.c's budget */
+	[RS_USAGE] = "SELECT"
+		" count(*) FILTER (WHERE status <> 429 AND at > ?2 - 60),"
+		" count(*) FILTER (WHERE status <> 429 AND at > ?2 - 3600),"
+		" count(*) FILTER (WHERE status <> 429 AND at >= ?3),"
+		" count(*) FILTER (WHERE status = 429 AND at >= ?3),"
+		" coalesce(sum(tokens) FILTER (WHERE status <> 429"
+		"  AND at > ?2 - 60), 0)"
+		" FROM calls WHERE account = ?1 AND at >= min(?2 - 3600, ?3)",
+	/* scenarios_created: the pool rows only */
+	[RS_POOL] = "SELECT version, experiment, template,"
+		" count(*) FILTER (WHERE created_at >= ?1),"
+		" count(*) FILTER (WHERE created_at < ?1),"
+		" coalesce(min(created_at) FILTER (WHERE created_at >= ?1), 0),"
+		" coalesce(max(created_at) FILTER (WHERE created_at >= ?1), 0)"
+		" FROM scenarios WHERE origin = 'pool' AND serves = 0"
+		" AND quarantined = 0"
+		" GROUP BY version, experiment, template"
+		" ORDER BY experiment, template, version",
+	[RS_TOTALS] = "SELECT (SELECT count(*) FROM scenarios),"
+		" (SELECT count(*) FROM servings),"
+		" (SELECT count(*) FROM templates)",
+	/* servings_time */
+	[RS_FRESH_BY_TPL] = "SELECT experiment, template, count(*)"
+		" FROM servings WHERE served_at >= ?1 AND tier = 'fresh'"
+		" GROUP BY experiment, template",
+};
+
+struct scen_report {
+	struct scen_db *db;
+	sqlite3 *h;
+	sqlite3_stmt *st[RS_COUNT];
+	int in_tx;
+};
+
+struct scen_report *scen_report_new(struct scen_db *db)
+{
+	struct scen_report *r = xcalloc(1, sizeof *r);
+	r->db = db;
+	r->h = scen_db_handle(db);
+	return r;
+}
+
+void scen_report_free(struct scen_report *r)
+{
+	if (!r)
+		return;
+	if (r->in_tx)
+		scen_report_end(r);
+	for (int i = 0; i < RS_COUNT; i++)
+		sqlite3_finalize(r->st[i]);
+	free(r);
+}
+
+static int report_fail(struct scen_report *r, sqlite3_stmt *st)
+{
+	return scen_error("%s: \"%.80s\": %s", scen_db_path(r->db),
+			  sqlite3_sql(st), sqlite3_errmsg(r->h));
+}
+
+static sqlite3_stmt *report_stmt(struct scen_report *r, enum rstmt_id id)
+{
+	if (!r->st[id] &&
+	    sqlite3_prepare_v3(r->h, rstmt_sql[id], -1,
+			       SQLITE_PREPARE_PERSISTENT, &r->st[id],
+			       NULL) != SQLITE_OK) {
+		scen_error("%s: cannot prepare \"%s\": %s",
+			   scen_db_path(r->db), rstmt_sql[id],
+			   sqlite3_errmsg(r->h));
+		return NULL;
+	}
+	return r->st[id];
+}
+
+/* Steps a statement that returns no rows, and resets it. */
+static int report_run(struct scen_report *r, enum rstmt_id id)
+{
+	sqlite3_stmt *st = report_stmt(r, id);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return report_fail(r, st);
+	return 0;
+}
+
+int scen_report_begin(struct scen_report *r)
+{
+	if (r->in_tx)
+		return 0;
+	if (report_run(r, RS_BEGIN) < 0)
+		return -1;
+	r->in_tx = 1;
+	return 0;
+}
+
+void scen_report_end(struct scen_report *r)
+{
+	if (!r->in_tx)
+		return;
+	report_run(r, RS_END);
+	r->in_tx = 0;
+}
+
+int scen_report_parse_time(const char *arg, double now, double *t)
+{
+	double iso = scen_parse_iso8601(arg);
+	if (iso >= 0) {
+		*t = iso;
+		return 0;
+	}
+	char *end;
+	if (!isdigit((unsigned char)arg[0]))
+		return -1;
+	double n = strtod(arg, &end);
+	double unit;
+	switch (*end) {
+	case 's': unit = 1; break;
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = 86400; break;
+	case 'w': unit = 7 * 86400; break;
+	default: return -1;
+	}
+	if (end[1] || !isfinite(n))
+		return -1;
+	*t = now - n * unit;
+	return 0;
+}
+
+/* Ends a row loop: resets st and reports a step that failed. */
+static int loop_end(struct scen_report *r, sqlite3_stmt *st, int rc)
+{
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return report_fail(r, st);
+	return 0;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	return s ? s : "";
+}
+
+int scen_report_counters(struct scen_report *r, int64_t from_hour,
+			 int64_t to_hour, scen_counter_fn *fn, void *ctx)
+{
+	sqlite3_stmt *st = report_stmt(r, RS_COUNTERS);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, from_hour);
+	sqlite3_bind_int64(st, 2, to_hour);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, sqlite3_column_int64(st, 0), col_text(st, 1),
+		   sqlite3_column_int64(st, 2));
+	return loop_end(r, st, rc);
+}
+
+int scen_report_jobs(struct scen_report *r, double since,
+		     void (*fn)(void *ctx, const struct scen_job_times *),
+		     void *ctx)
+{
+	sqlite3_stmt *st = report_stmt(r, RS_JOBS);
+	if (!st)
+		return -1;
+	sqlite3_bind_double(st, 1, since);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct scen_job_times j = {
+			.created_at = sqlite3_column_double(st, 0),
+			.started_at = sqlite3_column_double(st, 1),
+			.finished_at = sqlite3_column_double(st, 2),
+			.state = col_text(st, 3),
+			.origin = col_text(st, 4),
+		};
+		fn(ctx, &j);
+	}
+	return loop_end(r, st, rc);
+}
+
+int scen_report_queue(struct scen_report *r, struct scen_queue_now *q)
+{
+	sqlite3_stmt *st = report_stmt(r, RS_QUEUE);
+	if (!st)
+		return -1;
+	memset(q, 0, sizeof *q);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		q->queued = (long)sqlite3_column_int64(st, 0);
+		q->running = (long)sqlite3_column_int64(st, 1);
+		q->oldest_queued = sqlite3_column_double(st, 2);
+	}
+	return loop_end(r, st, rc);
+}
+
+int scen_report_account(struct scen_report *r, const char *name,
+			struct scen_acct_state *a)
+{
+	sqlite3_stmt *st = report_stmt(r, RS_ACCOUNT);
+	if (!st)
+		return -1;
+	memset(a, 0, sizeof *a);
+	snprintf(a->breaker, sizeof a->breaker, "closed");
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	int found = rc == SQLITE_ROW;
+	if (found) {
+		a->cooldown_until = sqlite3_column_double(st, 0);
+		a->set_aside_until = sqlite3_column_double(st, 1);
+		snprintf(a->breaker, sizeof a->breaker, "%s",
+			 col_text(st, 2));
+		a->failures = (long)sqlite3_column_int64(st, 3);
+		a->opened_at = sqlite3_column_double(st, 4);
+		a->has_day = sqlite3_column_type(st, 5) != SQLITE_NULL;
+		a->day_remaining = (long)sqlite3_column_int64(st, 5);
+		a->day_seen_at = sqlite3_column_double(st, 6);
+		a->day_reset_at = sqlite3_column_double(st, 7);
+		a->has_tok = sqlite3_column_type(st, 8) != SQLITE_NULL;
+		a->tok_remaining = (long)sqlite3_column_int64(st, 8);
+		a->tok_seen_at = sqlite3_column_double(st, 9);
+		a->tok_reset_at = sqlite3_column_double(st, 10);
+	}
+	if (loop_end(r, st, rc) < 0)
+		return -1;
+	return found;
+}
+
+int scen_report_usage(struct scen_report *r, const char *account,
+		      double now, double day_start,
+		      struct scen_report_usage *u)
+{
+	sqlite3_stmt *st = report_stmt(r, RS_USAGE);
+	if (!st)
+		return -1;
+	memset(u, 0, sizeof *u);
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 2, now);
+	sqlite3_bind_double(st, 3, day_start);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		u->minute = (long)sqlite3_column_int64(st, 0);
+		u->hour = (long)sqlite3_column_int64(st, 1);
+		u->day = (long)sqlite3_column_int64(st, 2);
+		u->refused_day = (long)sqlite3_column_int64(st, 3);
+		u->tokens_minute = (long)sqlite3_column_int64(st, 4);
+	}
+	return loop_end(r, st, rc);
+}
+
+int scen_report_pool(struct scen_report *r, double cutoff,
+		     void (*fn)(void *ctx, const struct scen_pool_row *),
+		     void *ctx)
+{
+	sqlite3_stmt *st = report_stmt(r, RS_POOL);
+	if (!st)
+		return -1;
+	sqlite3_bind_double(st, 1, cutoff);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct scen_pool_row p = {
+			.version = col_text(st, 0),
+			.experiment = col_text(st, 1),
+			.template_name = col_text(st, 2),
+			.available = (long)sqlite3_column_int64(st, 3),
+			.retired = (long)sqlite3_column_int64(st, 4),
+			.oldest = sqlite3_column_double(st, 5),
+			.newest = sqlite3_column_double(st, 6),
+		};
+		fn(ctx, &p);
+	}
+	return loop_end(r, st, rc);
+}
+
+int scen_report_totals(struct scen_report *r, struct scen_report_totals *t)
+{
+	sqlite3_stmt *st = report_stmt(r, RS_TOTALS);
+	if (!st)
+		return -1;
+	memset(t, 0, sizeof *t);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		t->scenarios = sqlite3_column_int64(st, 0);
+		t->servings = sqlite3_column_int64(st, 1);
+		t->templates = sqlite3_column_int64(st, 2);
+	}
+	return loop_end(r, st, rc);
+}
+
+int scen_report_fresh_by_template(struct scen_report *r, double since,
+				  void (*fn)(void *ctx, const char *experiment,
+					     const char *template_name,
+					     int64_t n),
+				  void *ctx)
+{
+	sqlite3_stmt *st = report_stmt(r, RS_FRESH_BY_TPL);
+	if (!st)
+		return -1;
+	sqlite3_bind_double(st, 1, since);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, col_text(st, 0), col_text(st, 1),
+		   sqlite3_column_int64(st, 2));
+	return loop_end(r, st, rc);
+}
+
+/* ---- --verify ------------------------------------------------------- */
+
+/*
+ * Each check selects its problems, one row each; the first column says
+ * what is wrong (it is printed), and ?1/?2 are max_serves and no_repeat.
+ * Checks with a "skip" flag run only when their option is set.
+ */
+enum { NEED_MAX_SERVES = 1, NEED_NO_REPEAT = 2 };
+static const struct {
+	const char *name, *what;
+	int need;
+	const char *sql;
+} checks[] = {
+	{"integrity", "SQLite integrity check (pages, rows and indexes)", 0,
+	 "SELECT integrity_check FROM pragma_integrity_check"
+	 " WHERE integrity_check <> 'ok'"},
+	{"foreign_keys", "every serving and job names a stored scenario", 0,
+	 "SELECT \"table\" || ' row ' || rowid || ': no ' || parent"
+	 " || ' row it refers to' FROM pragma_foreign_key_check"},
+	{"serve_counts", "each scenario's serve count equals its servings", 0,
+	 "SELECT s.sid || ': serves ' || s.serves || ', servings ' || c"
+	 " FROM (SELECT s.sid, s.serves, (SELECT count(*) FROM servings v"
+	 "  WHERE v.scenario = s.id) AS c FROM scenarios s) AS s"
+	 " WHERE c <> s.serves"},
+	{"tier_counters", "the hourly tier counters add up to the servings", 0,
+	 "WITH a(tier, n) AS (SELECT tier, count(*) FROM servings"
+	 "  GROUP BY tier),"
+	 " b(tier, n) AS (SELECT substr(name, 6), sum(n) FROM counters"
+	 "  WHERE name LIKE 'tier.%' GROUP BY name),"
+	 " t(tier) AS (SELECT tier FROM a UNION SELECT tier FROM b)"
+	 " SELECT 'tier ' || t.tier || ': counters ' || coalesce(b.n, 0)"
+	 " || ', servings ' || coalesce(a.n, 0)"
+	 " FROM t LEFT JOIN a USING (tier) LEFT JOIN b USING (tier)"
+	 " WHERE coalesce(a.n, 0) <> coalesce(b.n, 0)"},
+	{"answer_counters", "answer.ok adds up to the tier counters", 0,
+	 "SELECT 'answer.ok ' || o || ', tiers ' || t FROM (SELECT"
+	 " coalesce(sum(n) FILTER (WHERE name = 'answer.ok'), 0) AS o,"
+	 " coalesce(sum(n) FILTER (WHERE name LIKE 'tier.%'), 0) AS t"
+	 " FROM counters) WHERE o <> t"},
+	{"template_versions", "every stored version has its template text", 0,
+	 "SELECT tbl || ' of version ' || version || ' have no template row'"
+	 " FROM (SELECT DISTINCT 'servings' AS tbl, version FROM servings"
+	 "  UNION SELECT DISTINCT 'scenarios', version FROM scenarios)"
+	 " WHERE version NOT IN (SELECT version FROM templates)"},
+	{"same_experiment", "no scenario served across experiments or"
+	 " templates", 0,
+	 "SELECT 'serving ' || v.id || ' (' || v.experiment || '/'"
+	 " || v.template || ') got ' || s.sid || ' of ' || s.experiment"
+	 " || '/' || s.template FROM servings v JOIN scenarios s"
+	 " ON s.id = v.scenario WHERE v.experiment <> s.experiment"
+	 " OR v.template <> s.template"},
+	{"no_repeat", "no session got the same scenario twice", NEED_NO_REPEAT,
+	 "SELECT 'session ' || v.session || ' got ' || s.sid || ' '"
+	 " || v.n || ' times' FROM (SELECT session, scenario, count(*) AS n"
+	 " FROM servings GROUP BY session, scenario HAVING count(*) > 1) v"
+	 " JOIN scenarios s ON s.id = v.scenario"},
+	{"max_serves", "no scenario served more than cache.max_serves times",
+	 NEED_MAX_SERVES,
+	 "SELECT sid || ' served ' || serves || ' times (max ' || ?1 || ')'"
+	 " FROM scenarios WHERE serves > ?1"},
+	{"jobs_done", "every finished job names the scenario it stored", 0,
+	 "SELECT 'job ' || jid || ' is done without a scenario' FROM jobs"
+	 " WHERE state = 'done' AND scenario IS NULL"},
+};
+
+enum { VERIFY_DETAIL_LINES = 5 };
+
+long scen_report_verify(struct scen_report *r,
+			const struct scen_verify_opts *o,
+			void (*fn)(void *ctx, const char *name,
+				   const char *what, long problems,
+				   const char *detail),
+			void *ctx)
+{
+	long total = 0;
+	struct strbuf detail;
+	sb_init(&detail);
+	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+		if (((checks[i].need & NEED_MAX_SERVES) && o->max_serves <= 0) ||
+		    ((checks[i].need & NEED_NO_REPEAT) && !o->no_repeat))
+			continue;
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(r->h, checks[i].sql, -1, &st, NULL) !=
+		    SQLITE_OK) {
+			scen_error("%s: check %s: cannot prepare \"%.60s\": %s",
+				   scen_db_path(r->db), checks[i].name,
+				   checks[i].sql, sqlite3_errmsg(r->h));
+			total = -1;
+			break;
+		}
+		if (sqlite3_bind_parameter_count(st) >= 1)
+			sqlite3_bind_int64(st, 1, o->max_serves);
+		long n = 0;
+		int rc;
+		sb_reset(&detail);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (n++ < VERIFY_DETAIL_LINES) {
+				sb_adds(&detail, col_text(st, 0));
+				sb_addc(&detail, '\n');
+			}
+		}
+		if (rc != SQLITE_DONE) {
+			report_fail(r, st);
+			sqlite3_finalize(st);
+			total = -1;
+			break;
+		}
+		sqlite3_finalize(st);
+		if (n > VERIFY_DETAIL_LINES)
+			sb_addf(&detail, "... and %ld more\n",
+				n - VERIFY_DETAIL_LINES);
+		fn(ctx, checks[i].name, checks[i].what, n,
+		   n ? detail.buf : NULL);
+		total += n;
+	}
+	sb_release(&detail);
+	return total;
+}
+
+/* ---- export --------------------------------------------------------- */
+
+/* Servings: v = servings, s = scenarios. The order is documented in
+ * scen-export(1): append, never reorder. */
+static const struct scen_column servings_cols[] = {
+	{"serving", "v.id", SCEN_COL_INT},
+	{"request_id", "v.request_id", SCEN_COL_TEXT},
+	{"session", "v.session", SCEN_COL_TEXT},
+	{"experiment", "v.experiment", SCEN_COL_TEXT},
+	{"template", "v.template", SCEN_COL_TEXT},
+	{"version", "v.version", SCEN_COL_TEXT},
+	{"factors", "v.factors", SCEN_COL_JSON},
+	{"position", "v.position", SCEN_COL_INT},
+	{"tier", "v.tier", SCEN_COL_TEXT},
+	{"similarity", "v.similarity", SCEN_COL_NUM},
+	{"scenario_id", "s.sid", SCEN_COL_TEXT},
+	{"scenario_factors", "s.factors", SCEN_COL_JSON},
+	{"scenario_position", "s.position", SCEN_COL_INT},
+	{"text", "s.text", SCEN_COL_TEXT},
+	{"model", "s.model", SCEN_COL_TEXT},
+	{"account", "s.account", SCEN_COL_TEXT},
+	{"origin", "s.origin", SCEN_COL_TEXT},
+	{"generated_at", "s.created_at", SCEN_COL_TIME},
+	{"served_at", "v.served_at", SCEN_COL_TIME},
+	{"latency_ms", "v.latency_ms", SCEN_COL_MS},
+	{"forced_fresh", "v.forced_fresh", SCEN_COL_BOOL},
+};
+
+/* Scenarios: s = scenarios, j = jobs. */
+static const struct scen_column scenarios_cols[] = {
+	{"scenario_id", "s.sid", SCEN_COL_TEXT},
+	{"experiment", "s.experiment", SCEN_COL_TEXT},
+	{"template", "s.template", SCEN_COL_TEXT},
+	{"version", "s.version", SCEN_COL_TEXT},
+	{"factors", "s.factors", SCEN_COL_JSON},
+	{"position", "s.position", SCEN_COL_INT},
+	{"text", "s.text", SCEN_COL_TEXT},
+	{"model", "s.model", SCEN_COL_TEXT},
+	{"account", "s.account", SCEN_COL_TEXT},
+	{"origin", "s.origin", SCEN_COL_TEXT},
+	{"finish_reason", "s.finish_reason", SCEN_COL_TEXT},
+	{"prompt_tokens", "s.prompt_tokens", SCEN_COL_INT},
+	{"completion_tokens", "s.completion_tokens", SCEN_COL_INT},
+	{"generated_at", "s.created_at", SCEN_COL_TIME},
+	{"serves", "s.serves", SCEN_COL_INT},
+	{"quarantined", "s.quarantined", SCEN_COL_BOOL},
+	{"job", "j.jid", SCEN_COL_TEXT},
+};
+
+/* Templates: t = templates, u = use by servings, g = generations. */
+static const struct scen_column templates_cols[] = {
+	{"version", "t.version", SCEN_COL_TEXT},
+	{"experiment", "t.experiment", SCEN_COL_TEXT},
+	{"template", "t.template", SCEN_COL_TEXT},
+	{"system", "t.system", SCEN_COL_TEXT},
+	{"prompt", "t.prompt", SCEN_COL_TEXT},
+	{"model", "t.model", SCEN_COL_TEXT},
+	{"temperature", "t.temperature", SCEN_COL_NUM},
+	{"max_tokens", "t.max_tokens", SCEN_COL_INT},
+	{"validate", "t.validate", SCEN_COL_JSON},
+	{"factors", "t.factors", SCEN_COL_JSON},
+	{"position", "t.position", SCEN_COL_JSON},
+	{"registered_at", "t.registered_at", SCEN_COL_TIME},
+	{"scenarios", "coalesce(g.n, 0)", SCEN_COL_INT},
+	{"first_generated", "g.first", SCEN_COL_TIME},
+	{"last_generated", "g.last", SCEN_COL_TIME},
+	{"servings", "coalesce(u.n, 0)", SCEN_COL_INT},
+	{"first_used", "u.first", SCEN_COL_TIME},
+	{"last_used", "u.last", SCEN_COL_TIME},
+};
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+const struct scen_column *scen_export_columns(enum scen_export_what what,
+					      size_t *n)
+{
+	switch (what) {
+	case SCEN_EXPORT_SCENARIOS:
+		*n = NCOLS(scenarios_cols);
+		return scenarios_cols;
+	case SCEN_EXPORT_TEMPLATES:
+		*n = NCOLS(templates_cols);
+		return templates_cols;
+	case SCEN_EXPORT_SERVINGS:
+	default:
+		*n = NCOLS(servings_cols);
+		return servings_cols;
+	}
+}
+
+struct scen_rows {
+	struct scen_report *r;
+	sqlite3_stmt *st;
+};
+
+/* The parameters of an export statement: fixed numbers, so that a
+ * filter's clause and its binding agree whichever filters are given. */
+enum { P_SINCE = 1, P_UNTIL, P_EXPERIMENT, P_TEMPLATE, P_TIER, P_SESSION };
+
+/* Appends "WHERE|AND <pfx><col> <op> ?<p>" to sql. */
+static void clause(struct strbuf *sql, int *first, const char *pfx,
+		   const char *col, const char *op, int p)
+{
+	sb_adds(sql, *first ? " WHERE " : " AND ");
+	*first = 0;
+	sb_addf(sql, "%s%s %s ?%d", pfx, col, op, p);
+}
+
+struct scen_rows *scen_report_rows(struct scen_report *r,
+				   enum scen_export_what what,
+				   const struct scen_export_filter *f)
+{
+	size_t ncols;
+	const struct scen_column *cols = scen_export_columns(what, &ncols);
+	struct strbuf sql;
+	int first = 1;
+	const char *time_col = NULL, *pfx = "";
+	sb_init(&sql);
+	sb_adds(&sql, "SELECT ");
+	for (size_t i = 0; i < ncols; i++) {
+		if (i)
+			sb_adds(&sql, ", ");
+		sb_adds(&sql, cols[i].sql);
+	}
+	/* Only the clauses of the filters given are in the text, so that the
+	 * planner can use servings_time and servings_session; values are
+	 * always bound. */
+	switch (what) {
+	case SCEN_EXPORT_SERVINGS:
+		sb_adds(&sql, " FROM servings v"
+			" JOIN scenarios s ON s.id = v.scenario");
+		time_col = "v.served_at";
+		pfx = "v.";
+		break;
+	case SCEN_EXPORT_SCENARIOS:
+		sb_adds(&sql, " FROM scenarios s"
+			" LEFT JOIN jobs j ON j.id = s.job");
+		time_col = "s.created_at";
+		pfx = "s.";
+		break;
+	case SCEN_EXPORT_TEMPLATES:
+		sb_adds(&sql, " FROM templates t"
+			" LEFT JOIN (SELECT version, count(*) AS n,"
+			" min(served_at) AS first, max(served_at) AS last"
+			" FROM servings GROUP BY version) u"
+			" ON u.version = t.version"
+			" LEFT JOIN (SELECT version, count(*) AS n,"
+			" min(created_at) AS first, max(created_at) AS last"
+			" FROM scenarios GROUP BY version) g"
+			" ON g.version = t.version");
+		pfx = "t.";
+		break;
+	}
+	if (time_col && !isnan(f->since))
+		clause(&sql, &first, "", time_col, ">=", P_SINCE);
+	if (time_col && !isnan(f->until))
+		clause(&sql, &first, "", time_col, "<", P_UNTIL);
+	if (f->experiment)
+		clause(&sql, &first, pfx, "experiment", "=", P_EXPERIMENT);
+	if (f->template_name)
+		clause(&sql, &first, pfx, "template", "=", P_TEMPLATE);
+	if (f->tier && what == SCEN_EXPORT_SERVINGS)
+		clause(&sql, &first, pfx, "tier", "=", P_TIER);
+	if (f->session && what == SCEN_EXPORT_SERVINGS)
+		clause(&sql, &first, pfx, "session", "=", P_SESSION);
+	switch (what) {
+	case SCEN_EXPORT_SERVINGS:
+		/* servings_time gives this order without sorting */
+		sb_adds(&sql, " ORDER BY v.served_at, v.id");
+		break;
+	case SCEN_EXPORT_SCENARIOS:
+		sb_adds(&sql, " ORDER BY s.id");
+		break;
+	case SCEN_EXPORT_TEMPLATES:
+		sb_adds(&sql, " ORDER BY t.experiment, t.template,"
+			" t.registered_at, t.version");
+		break;
+	}
+
+	struct scen_rows *rows = xcalloc(1, sizeof *rows);
+	rows->r = r;
+	if (sqlite3_prepare_v2(r->h, sql.buf, -1, &rows->st, NULL) !=
+	    SQLITE_OK) {
+		scen_error("%s: cannot prepare \"%.80s\": %s",
+			   scen_db_path(r->db), sql.buf, sqlite3_errmsg(r->h));
+		sb_release(&sql);
+		free(rows);
+		return NULL;
+	}
+	sb_release(&sql);
+	sqlite3_stmt *st = rows->st;
+	if (time_col && !isnan(f->since))
+		sqlite3_bind_double(st, P_SINCE, f->since);
+	if (time_col && !isnan(f->until))
+		sqlite3_bind_double(st, P_UNTIL, f->until);
+	if (f->experiment)
+		sqlite3_bind_text(st, P_EXPERIMENT, f->experiment, -1,
+				  SQLITE_STATIC);
+	if (f->template_name)
+		sqlite3_bind_text(st, P_TEMPLATE, f->template_name, -1,
+				  SQLITE_STATIC);
+	if (f->tier && what == SCEN_EXPORT_SERVINGS)
+		sqlite3_bind_text(st, P_TIER, f->tier, -1, SQLITE_STATIC);
+	if (f->session && what == SCEN_EXPORT_SERVINGS)
+		sqlite3_bind_text(st, P_SESSION, f->session, -1,
+				  SQLITE_STATIC);
+	return rows;
+}
+
+int scen_rows_next(struct scen_rows *rows)
+{
+	int rc = sqlite3_step(rows->st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return report_fail(rows->r, rows->st);
+}
+
+int scen_rows_null(struct scen_rows *rows, size_t i)
+{
+	return sqlite3_column_type(rows->st, (int)i) == SQLITE_NULL;
+}
+
+const char *scen_rows_text(struct scen_rows *rows, size_t i, size_t *len)
+{
+	const char *s = (const char *)sqlite3_column_text(rows->st, (int)i);
+	*len = s ? (size_t)sqlite3_column_bytes(rows->st, (int)i) : 0;
+	return s ? s : "";
+}
+
+int64_t scen_rows_int(struct scen_rows *rows, size_t i)
+{
+	return sqlite3_column_int64(rows->st, (int)i);
+}
+
+double scen_rows_num(struct scen_rows *rows, size_t i)
+{
+	return sqlite3_column_double(rows->st, (int)i);
+}
+
+void scen_rows_free(struct scen_rows *rows)
+{
+	if (!rows)
+		return;
+	sqlite3_finalize(rows->st);
+	free(rows);
+}
