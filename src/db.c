@@ -826,6 +826,18 @@ int scen_db_insert_scenario(struct scen_db *db, struct scen_scenario *s)
 	return 0;
 }
 
+/* Copies column i into buf (n bytes, truncating, NUL-terminated). */
+static void col_copy(sqlite3_stmt *st, int i, char *buf, size_t n)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	size_t len = s ? (size_t)sqlite3_column_bytes(st, i) : 0;
+	if (len >= n)
+		len = n - 1;
+	if (len)
+		memcpy(buf, s, len);
+	buf[len] = 0;
+}
+
 int scen_db_scenario_get(struct scen_db *db, int64_t rowid,
 			 struct scen_scenario_row *out)
 {
@@ -841,17 +853,13 @@ int scen_db_scenario_get(struct scen_db *db, int64_t rowid,
 						     (long long)rowid)
 					: db_fail(db, "reading a scenario");
 	}
-	const char *c;
-	snprintf(out->sid, sizeof out->sid, "%s", sqlite3_column_text(st, 0));
+	col_copy(st, 0, out->sid, sizeof out->sid);
 	out->text = xstrndup((const char *)sqlite3_column_text(st, 1),
 			     (size_t)sqlite3_column_bytes(st, 1));
-	snprintf(out->model, sizeof out->model, "%s",
-		 sqlite3_column_text(st, 2));
-	c = (const char *)sqlite3_column_text(st, 3);
-	snprintf(out->account, sizeof out->account, "%s", c ? c : "");
+	col_copy(st, 2, out->model, sizeof out->model);
+	col_copy(st, 3, out->account, sizeof out->account);
 	out->created_at = sqlite3_column_double(st, 4);
-	snprintf(out->origin, sizeof out->origin, "%s",
-		 sqlite3_column_text(st, 5));
+	col_copy(st, 5, out->origin, sizeof out->origin);
 	sqlite3_reset(st);
 	return 0;
 }

@@ -274,9 +274,10 @@ static int serve_scenario(struct server *s, struct pend *p,
 	emit_final(s, p->seq, &s->line);
 	s->st->ok++;
 	s->st->by_tier[tier]++;
-	char name[32];
-	snprintf(name, sizeof name, "tier.%s", scen_tier_name(tier));
-	scen_db_count(s->db, name, 1);
+	static const char *const tier_counter[SCEN_TIER_COUNT] = {
+		"tier.cache", "tier.fresh", "tier.pool", "tier.relaxed",
+	};
+	scen_db_count(s->db, tier_counter[tier], 1);
 	scen_db_count(s->db, "answer.ok", 1);
 	finish_pend(s, p);
 	return 0;

@@ -179,11 +179,13 @@ void sb_add_json_str(struct strbuf *sb, const char *s, size_t n)
 	sb->buf[sb->len++] = '"';
 	size_t start = 0;
 	for (size_t i = 0; i < n;) {
-		unsigned char c = u[i];
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+		/* the common case: runs of plain ASCII */
+		while (i < n && u[i] >= 0x20 && u[i] < 0x80 && u[i] != '"' &&
+		       u[i] != '\\')
 			i++;
-			continue;
-		}
+		if (i == n)
+			break;
+		unsigned char c = u[i];
 		if (c >= 0x80) {
 			size_t k = utf8_seq(u + i, n - i);
 			if (k) {

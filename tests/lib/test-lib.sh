@@ -115,6 +115,7 @@ provider:
   accounts:
     - {name: groq-a, api_key_env: SCEN_TEST_KEY_1, rpm: ${RPM:-1000}}
     - {name: groq-b, api_key_env: SCEN_TEST_KEY_2, rpm: ${RPM:-1000}}
+${ACCOUNT_3:+    - {name: groq-c, api_key_env: SCEN_TEST_KEY_3, rpm: ${RPM:-1000}\}}
   breaker: {failures: ${BREAKER_FAILURES:-5}, cooldown_s: ${COOLDOWN_S:-60}}
 cache:
   max_serves: ${MAX_SERVES:-50}
@@ -141,6 +142,26 @@ experiments:
           gender: {levels: [female, male]}
 YAML
 	export SCEN_CONFIG=$f
+}
+
+# design N [SESSION_PREFIX]: N distinct request lines (different exact keys;
+# up to 120), each from its own session
+design() {
+	python3 -c '
+import json, sys
+n, pre = int(sys.argv[1]), sys.argv[2]
+i = 0
+for g in ["female", "male"]:
+    for a in ["younger", "older"]:
+        for t in ["neutral", "warm", "cold"]:
+            for p in range(1, 11):
+                if i == n:
+                    sys.exit(0)
+                print(json.dumps({"id": "%s%d" % (pre, i), "session": "%s-s%d" % (pre, i),
+                    "experiment": "trust-2026", "template": "hiring",
+                    "factors": {"gender": g, "age": a, "tone": t}, "position": p}))
+                i += 1
+' "$1" "${2:-d}"
 }
 
 # req ID SESSION [GENDER AGE TONE POSITION [EXPERIMENT]]: one request line
