@@ -335,6 +335,30 @@ io:
 	return -1;
 }
 
+/* Switches to WAL. The switch takes an exclusive lock that the busy
+ * handler does not wait for, so two processes creating the database at
+ * once retry here. */
+static int set_wal(struct scen_db *db)
+{
+	for (int i = 0; i < 200; i++) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(db->h, "PRAGMA journal_mode = WAL", -1,
+				       &st, NULL) != SQLITE_OK)
+			break;
+		int r = sqlite3_step(st);
+		const char *mode = r == SQLITE_ROW
+			? (const char *)sqlite3_column_text(st, 0) : NULL;
+		int wal = mode && !strcmp(mode, "wal");
+		sqlite3_finalize(st);
+		if (wal)
+			return 0;
+		if ((r & 0xff) != SQLITE_BUSY && (r & 0xff) != SQLITE_LOCKED)
+			break;
+		usleep(50000);
+	}
+	return db_fail(db, "cannot switch to WAL mode");
+}
+
 struct scen_db *scen_db_open(const char *path, int flags, int *exit_code)
 {
 	int readonly = flags & SCEN_DB_READONLY;
@@ -373,9 +397,8 @@ struct scen_db *scen_db_open(const char *path, int flags, int *exit_code)
 			   sqlite3_errmsg(db->h));
 		goto fail;
 	}
-	if (!readonly &&
-	    (db_exec(db, "PRAGMA journal_mode = WAL") < 0 ||
-	     db_exec(db, "PRAGMA synchronous = NORMAL") < 0))
+	if (!readonly && (set_wal(db) < 0 ||
+			  db_exec(db, "PRAGMA synchronous = NORMAL") < 0))
 		goto fail;
 	if (db_exec(db, "PRAGMA foreign_keys = ON") < 0)
 		goto fail;
