@@ -371,10 +371,12 @@ static const struct {
 	 "SELECT \"table\" || ' row ' || rowid || ': no ' || parent"
 	 " || ' row it refers to' FROM pragma_foreign_key_check"},
 	{"serve_counts", "each scenario's serve count equals its servings", 0,
-	 "SELECT s.sid || ': serves ' || s.serves || ', servings ' || c"
-	 " FROM (SELECT s.sid, s.serves, (SELECT count(*) FROM servings v"
-	 "  WHERE v.scenario = s.id) AS c FROM scenarios s) AS s"
-	 " WHERE c <> s.serves"},
+	 "WITH c(scenario, n) AS (SELECT scenario, count(*) FROM servings"
+	 "  GROUP BY scenario)"
+	 " SELECT s.sid || ': serves ' || s.serves || ', servings '"
+	 " || coalesce(c.n, 0) FROM scenarios s"
+	 " LEFT JOIN c ON c.scenario = s.id"
+	 " WHERE coalesce(c.n, 0) <> s.serves"},
 	{"tier_counters", "the hourly tier counters add up to the servings", 0,
 	 "WITH a(tier, n) AS (SELECT tier, count(*) FROM servings"
 	 "  GROUP BY tier),"

@@ -22,6 +22,8 @@ struct scen_quota {
 	double *avail_at;	/* no budget before this (memo) */
 	long *cap;		/* calls this process may still make, or -1 */
 	long *reserved;		/* calls this process reserved */
+	int *proven;		/* the provider took its key this run */
+	int *out;		/* its calls in flight */
 	double provider_at;	/* provider breaker open until (memo) */
 };
 
@@ -60,6 +62,8 @@ struct scen_quota *scen_quota_new(const struct scen_config *cfg,
 	q->avail_at = xcalloc(q->n, sizeof(double));
 	q->cap = xcalloc(q->n, sizeof(long));
 	q->reserved = xcalloc(q->n, sizeof(long));
+	q->proven = xcalloc(q->n, sizeof(int));
+	q->out = xcalloc(q->n, sizeof(int));
 	for (size_t i = 0; i < q->n; i++)
 		q->cap[i] = -1;
 	q->cursor = (size_t)(scen_random64() % (q->n ? q->n : 1));
@@ -74,6 +78,8 @@ void scen_quota_free(struct scen_quota *q)
 	free(q->avail_at);
 	free(q->cap);
 	free(q->reserved);
+	free(q->proven);
+	free(q->out);
 	free(q);
 }
 
@@ -151,11 +157,18 @@ static double budget_at(const struct scen_quota *q, const struct scen_account *a
 	return t;
 }
 
-/* Whether this process may use account i at all now. */
+/* Whether this process may use account i at all now. Until the provider
+ * has taken an account's key once, one call at a time goes out on it, so
+ * a wrong key costs one 401, not a volley. */
 static int usable(const struct scen_quota *q, size_t i)
 {
 	return q->cfg->provider.accounts[i].key && !q->disabled[i] &&
 	       (q->cap[i] < 0 || q->reserved[i] < q->cap[i]);
+}
+
+static int on_probation(const struct scen_quota *q, size_t i)
+{
+	return !q->proven[i] && q->out[i] > 0;
 }
 
 void scen_quota_set_cap(struct scen_quota *q, int acct, long calls)
@@ -199,6 +212,11 @@ int scen_quota_reserve(struct scen_quota *q, double now, long tokens,
 			int avoided = i < 64 && (avoid >> i & 1);
 			if (avoided != pass || !usable(q, i))
 				continue;
+			if (on_probation(q, i)) {
+				/* tried again when its first call is back */
+				best = min2(best, now + 0.05);
+				continue;
+			}
 			if (q->avail_at[i] > now) {
 				best = min2(best, q->avail_at[i]);
 				continue;
@@ -230,6 +248,7 @@ int scen_quota_reserve(struct scen_quota *q, double now, long tokens,
 				return -1;
 			q->cursor = i + 1;
 			q->reserved[i]++;
+			q->out[i]++;
 			return (int)i;
 		}
 	}
@@ -286,6 +305,10 @@ void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
 	    scen_db_account_get(q->db, PROVIDER, &prov) < 0)
 		return;
 	long status = c ? c->status : 0;
+	if (q->out[acct] > 0)
+		q->out[acct]--;
+	if (o != SCEN_OUT_AUTH && o != SCEN_OUT_CONNECT && o != SCEN_OUT_TIMEOUT)
+		q->proven[acct] = 1;
 	scen_db_call_settle(q->db, call, o == SCEN_OUT_429 ? 429 : status,
 			    o == SCEN_OUT_429 ? 0 : tokens);
 	snprintf(name, sizeof name, "call.%s", scen_outcome_name(o));

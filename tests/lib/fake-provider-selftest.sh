@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# fake-provider-selftest.sh - checks tests/lib/fake-provider.py with curl + jq.
+# Starts two fakes on free ports: A (no limits) for answers, faults and stats,
+# B (rpm/rpd/tpm limits, SCEN_CLOCK_SCALE=60) for the rate limits. Takes ~3 s.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+FAKE="$HERE/fake-provider.py"
+T=$(mktemp -d "${TMPDIR:-/tmp}/fake-selftest.XXXXXX")
+PASS=0 FAIL=0 PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$T"; }
+trap cleanup EXIT
+
+ok()  { PASS=$((PASS + 1)); }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
+check() { local d=$1; shift; if "$@"; then ok; else bad "$d"; fi; }
+# jqt DESC FILTER: the jq filter must yield true on the last body
+jqt() { if jq -e "$2" "$T/body" >/dev/null 2>&1; then ok; else bad "$1 [$2] body: $(head -c 300 "$T/body")"; fi; }
+hdr() { tr -d '\r' < "$T/hdr" | awk -v h="$1" 'tolower($1) == tolower(h) ":" { print $2 }' | tail -1; }
+
+start() {  # start NAME ENV... -- ARGS...: runs the fake, waits for its port file
+    local name=$1; shift; local envs=()
+    while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
+    env "${envs[@]}" "$FAKE" --port-file "$T/$name.port" "$@" 2>"$T/$name.err" &
+    PIDS+=($!)
+    for _ in $(seq 100); do [ -s "$T/$name.port" ] && break; sleep 0.05; done
+    cat "$T/$name.port"
+}
+# call PORT KEY [BODY] [extra curl args]: POST a completion; sets CODE and RC
+call() {
+    local port=$1 key=$2
+    local body=${3:-'{"model":"llama-3.1-8b-instant","messages":[{"role":"system","content":"You write scenarios."},{"role":"user","content":"A cat finds a key."}],"temperature":0.7,"max_tokens":400}'}
+    shift 3 2>/dev/null || shift $#
+    CODE=$(curl -sS --max-time 5 -o "$T/body" -D "$T/hdr" -w '%{http_code}' \
+        -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+        --data-binary "$body" "$@" "http://127.0.0.1:$port/openai/v1/chat/completions" 2>"$T/curl.err")
+    RC=$?
+}
+ctl() { curl -sS -o /dev/null -w '%{http_code}' -XPOST -d "$2" "http://127.0.0.1:$1/_control"; }
+
+A=$(start a -- --keys k0,k1 --log "$T/a.log")
+B=$(start b SCEN_CLOCK_SCALE=60 -- --keys k0,k1 --rpm 3 --rpd 5 --tpm 500)
+check "fake A started" test -n "$A"
+check "fake B started" test -n "$B"
+check "binds loopback only" sh -c "! (ss -ltnH 2>/dev/null | grep ':$A ' | grep -v '127.0.0.1:$A')"
+check "/_health" test "$(curl -sS "http://127.0.0.1:$A/_health")" = ok
+
+# --- a normal answer
+call "$A" k0
+check "ok status 200" test "$CODE" = 200
+jqt "ok shape" '.object == "chat.completion" and (.id | startswith("chatcmpl-"))
+  and (.created | type == "number") and .model == "llama-3.1-8b-instant"
+  and .choices[0].index == 0 and .choices[0].message.role == "assistant"
+  and .choices[0].finish_reason == "stop" and (.x_groq.id | startswith("req_"))
+  and .usage.total_tokens == .usage.prompt_tokens + .usage.completion_tokens'
+jqt "ok text" '.choices[0].message.content | startswith("Scenario #1. A cat finds a key.") and length >= 300
+  and (ascii_downcase | test("as an ai|i can.?t|i cannot") | not)'
+for h in x-ratelimit-limit-requests x-ratelimit-remaining-requests x-ratelimit-reset-requests \
+         x-ratelimit-limit-tokens x-ratelimit-remaining-tokens x-ratelimit-reset-tokens; do
+    check "header $h" test -n "$(hdr "$h")"
+done
+check "keep-alive + Content-Length" sh -c "curl -sv -H 'Authorization: Bearer k1' -d '{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}' http://127.0.0.1:$A/v1/chat/completions http://127.0.0.1:$A/v1/chat/completions 2>&1 >/dev/null | grep -qi 're-using existing connection'"
+call "$A" k1 '{"model":"m","messages":[{"role":"user","content":"As an AI I cannot say: i can'"'"'t"}]}'
+jqt "banned phrases removed from echo" '.choices[0].message.content | ascii_downcase | test("as an ai|i can.?t|i cannot") | not'
+
+# --- auth and bad bodies
+call "$A" wrong
+check "wrong key 401" test "$CODE" = 401
+jqt "401 body" '.error.code == "invalid_api_key" and .error.message == "Invalid API Key" and .error.type == "invalid_request_error"'
+call "$A" ""
+check "no key 401" test "$CODE" = 401
+call "$A" k0 '{"model": "m", "messages": '
+check "malformed request 400" test "$CODE" = 400
+jqt "400 body" '.error.message | type == "string"'
+call "$A" k0 '{"model":"m"}'
+check "no messages 400" test "$CODE" = 400
+
+# --- fault modes (count 1 each, then back to ok)
+fault() { check "control $2" test "$(ctl "$A" "$2")" = 200; call "$A" k0; check "$1: status $CODE" test "$CODE" = "$3"; }
+fault refuse '{"mode":"refuse","count":1}' 200
+jqt refuse '.choices[0].message.content | test("cannot help") and test("As an AI")'
+fault length '{"mode":"length","count":1}' 200
+jqt length '.choices[0].finish_reason == "length" and (.choices[0].message.content | length < 300)'
+fault empty '{"mode":"empty","count":1}' 200
+jqt empty '.choices[0].message.content == ""'
+fault malformed '{"mode":"malformed","count":1}' 200
+check "malformed body is not JSON" sh -c "! jq . '$T/body' >/dev/null 2>&1"
+fault badshape '{"mode":"badshape","count":1}' 200
+jqt badshape 'has("choices") | not'
+fault 500 '{"mode":"500","count":1}' 500
+jqt 500 '.error.message | type == "string"'
+fault 503 '{"mode":"503","count":1}' 503
+jqt 503 '.error.message | type == "string"'
+fault 429 '{"mode":"429","count":1}' 429
+check "429 retry-after 2" test "$(hdr retry-after)" = 2
+jqt 429 '.error.code == "rate_limit_exceeded" and (.error.message | test("per minute.*Please try again in 2s\\."))'
+check "429 has x-ratelimit headers" test -n "$(hdr x-ratelimit-remaining-tokens)"
+fault "429 S=7 tpm" '{"mode":"429","count":1,"retry_after":7,"kind":"tpm"}' 429
+check "429 retry-after 7" test "$(hdr retry-after)" = 7
+jqt "429 tpm" '.error.type == "tokens" and (.error.message | test("tokens per minute \\(TPM\\).*try again in 7s"))'
+fault 429day '{"mode":"429day","count":1}' 429
+check "429day retry-after" test "$(hdr retry-after)" = 579
+jqt 429day '.error.message | test("requests per day \\(RPD\\).*Please try again in 9m38.016s")'
+fault "429day S" '{"mode":"429day","count":1,"retry_after":3723.5}' 429
+jqt "429day S" '.error.message | test("try again in 1h2m3.5s")'
+fault "401 mode" '{"mode":"401","count":1}' 401
+s=$(date +%s%N); fault slow '{"mode":"slow","count":1,"delay_ms":300}' 200
+check "slow took >= 300ms" test $(( ($(date +%s%N) - s) / 1000000 )) -ge 290
+s=$(date +%s%N); fault timeout '{"mode":"timeout","count":1,"delay_ms":300}' 000
+check "timeout: no answer (curl rc $RC)" test "$RC" = 52
+check "timeout took >= 300ms" test $(( ($(date +%s%N) - s) / 1000000 )) -ge 290
+fault reset '{"mode":"reset","count":1}' 200
+check "reset: connection cut (curl rc $RC)" sh -c "[ $RC = 56 ] || [ $RC = 18 ]"
+call "$A" k0
+check "back to ok after count" test "$CODE" = 200
+check "control script" test "$(ctl "$A" '{"mode":"script","script":["500","ok",{"mode":"503"}]}')" = 200
+codes=""; for _ in 1 2 3 4; do call "$A" k0; codes="$codes$CODE "; done
+check "script order ($codes)" test "$codes" = "500 200 503 200 "
+ctl "$A" '{"mode":"503"}' >/dev/null; call "$A" k0; c1=$CODE; call "$A" k0; c2=$CODE
+ctl "$A" '{"mode":"ok"}' >/dev/null; call "$A" k0
+check "default mode sticks ($c1 $c2 $CODE)" test "$c1 $c2 $CODE" = "503 503 200"
+check "unknown mode 400" test "$(ctl "$A" '{"mode":"nope"}')" = 400
+
+# --- stats, log, reset
+curl -sS "http://127.0.0.1:$A/_stats" >"$T/body"
+jqt "stats calls" '.calls == 31'
+jqt "stats status" '.status == {"200":14,"401":3,"400":2,"500":2,"503":4,"429":4,"timeout":1,"reset":1}'
+jqt "stats ok" '.ok == 11 and .good == 9'
+jqt "stats by_key" '.by_key["0"] == 26 and .by_key["1"] == 3 and .by_key["-"] == 1 and ([.by_key | keys[] | select(startswith("h"))] | length) == 1'
+jqt "stats ok_by_key" '.ok_by_key["0"] == 8 and .ok_by_key["1"] == 3'
+jqt "stats prompts" '.prompts[0] == "A cat finds a key." and (.prompts | length) == 29'
+check "log: one line per call" test "$(wc -l < "$T/a.log")" = 31
+check "log: valid JSON with key_id/status" jq -se 'all(has("key_id") and has("status") and has("messages"))' "$T/a.log"
+check "log: no keys in it" sh -c "! grep -q '\"wrong\"\\|k0\\|k1' '$T/a.log'"
+curl -sS -XPOST "http://127.0.0.1:$A/_reset" >/dev/null
+curl -sS "http://127.0.0.1:$A/_stats" >"$T/body"
+jqt "reset zeroes" '.calls == 0 and .status == {} and .by_key == {} and .prompts == [] and .mode.mode == "ok"'
+call "$A" k0
+jqt "reset restarts numbering" '.id == "chatcmpl-1"'
+
+# --- rate limits on B (per key, virtual time x60)
+for i in 1 2 3; do call "$B" k0 '{"model":"m","messages":[{"role":"user","content":"x"}]}';done
+check "rpm: 3 allowed" test "$CODE" = 200
+check "rpd headers" test "$(hdr x-ratelimit-limit-requests) $(hdr x-ratelimit-remaining-requests)" = "5 2"
+check "tpm header" test "$(hdr x-ratelimit-limit-tokens)" = 500
+call "$B" k0 '{"model":"m","messages":[{"role":"user","content":"x"}]}'
+check "rpm: 4th is 429" test "$CODE" = 429
+ra=$(hdr retry-after)
+check "rpm retry-after ($ra) in 1..60" test "${ra:-0}" -ge 1 -a "${ra:-0}" -le 60
+jqt "rpm message" '.error.type == "requests" and (.error.message | test("^Rate limit reached for model `m` in organization `[^`]+` on requests per minute \\(RPM\\): Limit 3, Used 3, Requested 1\\. Please try again in [0-9.]+s\\. Visit https://console.groq.com/docs/rate-limits"))'
+call "$B" k1 '{"model":"m","messages":[{"role":"user","content":"x"}]}'
+check "limits are per key" test "$CODE" = 200
+sleep 1.05   # 63 virtual seconds
+call "$B" k0 '{"model":"m","messages":[{"role":"user","content":"x"}]}'
+check "rpm window slid (virtual minute)" test "$CODE" = 200
+call "$B" k0 '{"model":"m","messages":[{"role":"user","content":"x"}]}'
+check "5th of day ok" test "$CODE" = 200
+call "$B" k0 '{"model":"m","messages":[{"role":"user","content":"x"}]}'
+check "rpd: 6th is 429" test "$CODE" = 429
+jqt "rpd message" '.error.message | test("requests per day \\(RPD\\): Limit 5, Used 5, Requested 1\\. Please try again in 23h5[0-9]m[0-9.]+s\\.")'
+check "rpd retry-after (virtual s)" test "$(hdr retry-after)" -gt 86000
+big=$(printf 'w%.0s' $(seq 1200))
+call "$B" k1 "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"$big\"}]}"
+check "tpm: first big prompt ok" test "$CODE" = 200
+call "$B" k1 "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"$big\"}]}"
+check "tpm: second is 429" test "$CODE" = 429
+jqt "tpm message" '.error.type == "tokens" and (.error.message | test("tokens per minute \\(TPM\\): Limit 500"))'
+check "tpm remaining 0" test "$(hdr x-ratelimit-remaining-tokens)" = 0
+call "$B" k1 "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"$big$big\"}]}"
+check "prompt > tpm: 413" test "$CODE" = 413
+
+for n in a b; do check "no stderr from fake $n" test ! -s "$T/$n.err"; done
+[ -s "$T/a.err" ] && cat "$T/a.err" >&2
+echo "fake-provider selftest: $PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
