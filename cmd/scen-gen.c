@@ -9,11 +9,14 @@
 #include "scen/cli.h"
 #include "scen/serve.h"
 
-enum { OPT_EXPERIMENT = 1000, OPT_TEMPLATE, OPT_FACTOR, OPT_POSITION };
+enum {
+	OPT_EXPERIMENT = 1000, OPT_TEMPLATE, OPT_FACTOR, OPT_POSITION,
+	OPT_POOL,
+};
 
 static void usage(FILE *f)
 {
-	fputs("usage: scen-gen [-qv] [-c file] [--db file] [-n count]\n"
+	fputs("usage: scen-gen [-qv] [-c file] [--db file] [-n count] [--pool]\n"
 	      "       [--experiment name] [--template name "
 	      "[--factor name=level ...]\n"
 	      "       [--position n]]\n"
@@ -28,6 +31,8 @@ static void usage(FILE *f)
 	      "then ./scen.yaml)\n"
 	      "      --db file           the database (overrides database:)\n"
 	      "  -n, --count n           scenarios per request (default 1)\n"
+	      "      --pool              store them as pre-generated pool "
+	      "entries\n"
 	      "      --experiment name   the experiment (when several are "
 	      "declared)\n"
 	      "      --template name     generate for this template instead "
@@ -89,6 +94,7 @@ int main(int argc, char **argv)
 		{"count", required_argument, NULL, 'n'},
 		{"experiment", required_argument, NULL, OPT_EXPERIMENT},
 		{"factor", required_argument, NULL, OPT_FACTOR},
+		{"pool", no_argument, NULL, OPT_POOL},
 		{"position", required_argument, NULL, OPT_POSITION},
 		{"template", required_argument, NULL, OPT_TEMPLATE},
 		{NULL, 0, NULL, 0},
@@ -124,6 +130,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_POSITION:
 			position = optarg;
+			break;
+		case OPT_POOL:
+			o.pool = 1;
 			break;
 		default: {
 			int r = scen_cli_option(&cli, c, optarg, usage);

@@ -33,6 +33,7 @@ struct pend {
 	int no_force;
 	int rounds;		/* jobs this request has waited for */
 	int told_generating;
+	int noted;		/* counted in the variety window */
 	double retry_at;
 	struct scen_job *job;	/* waiting for it */
 	struct pend *next_waiter;
@@ -185,6 +186,17 @@ static int variety_force(struct server *s)
 	       scen_quota_open(s->q, s->now);
 }
 
+/* Counts p's outcome in the rolling hit rate once, when it is decided:
+ * a request sent to generation counts as a miss at once, so a burst of
+ * requests read together does not overshoot the band. */
+static void variety_decided(struct server *s, struct pend *p, int hit)
+{
+	if (p->noted || s->o->gen)
+		return;
+	p->noted = 1;
+	variety_note(s, hit);
+}
+
 static void finish_pend(struct server *s, struct pend *p)
 {
 	scen_request_release(&p->rq);
@@ -211,8 +223,7 @@ static void answer_unavailable(struct server *s, struct pend *p)
 	snprintf(name, sizeof name, "miss.%s/%s", p->rq.exp->name,
 		 p->rq.tpl->name);
 	scen_db_count(s->db, name, 1);
-	if (!s->o->gen)
-		variety_note(s, 0);
+	variety_decided(s, p, 0);
 	finish_pend(s, p);
 }
 
@@ -255,7 +266,7 @@ static int serve_scenario(struct server *s, struct pend *p,
 		struct scen_session *ss = session_of(s, p);
 		if (ss)
 			scen_session_add(ss, rowid);
-		variety_note(s, tier != SCEN_TIER_FRESH);
+		variety_decided(s, p, tier != SCEN_TIER_FRESH);
 	}
 	char ts[24];
 	scen_iso8601(r.created_at, ts);
@@ -332,6 +343,19 @@ static size_t fresh_pos(const struct scen_config *cfg, size_t from)
 	return (size_t)-1;
 }
 
+/* Moves p past a tier that gave nothing. A request that variety sent to
+ * generation instead of a hit goes back for that hit. */
+static void skip_tier(struct pend *p)
+{
+	if (p->forced && !p->no_force) {
+		p->forced = 0;
+		p->no_force = 1;
+		p->tier_pos = 0;
+	} else {
+		p->tier_pos++;
+	}
+}
+
 /* Walks p through the tiers from p->tier_pos until it is answered or
  * waits for a job. */
 static void advance(struct server *s, struct pend *p)
@@ -351,10 +375,19 @@ static void advance(struct server *s, struct pend *p)
 			}
 			struct scen_job *j = s->o->gen || p->rounds
 				? NULL : scen_engine_inflight(s->e, p->rq.key);
+			if (j && !p->no_force && variety_force(s)) {
+				/* sharing the call would be a hit: variety
+				 * asks for a new variant instead */
+				p->forced = 1;
+				j = NULL;
+				scen_db_count(s->db, "variety.forced", 1);
+			}
+			variety_decided(s, p, j != NULL);
 			if (!j)
 				j = scen_engine_submit(s->e, &p->rq,
-						       "fresh", s->now,
-						       p->deadline);
+						       s->o->pool ? "pool"
+								  : "fresh",
+						       s->now, p->deadline);
 			wait_for(s, p, j);
 			return;
 		}
@@ -373,19 +406,17 @@ static void advance(struct server *s, struct pend *p)
 			return;
 		}
 next:
-		p->tier_pos++;
+		skip_tier(p);
 	}
 	if (s->failed)
 		return;	/* the transaction is abandoned; answered later */
-	if (p->forced && !p->no_force) {
-		/* the forced generation failed: the hit it replaced serves */
-		p->forced = 0;
-		p->no_force = 1;
-		p->tier_pos = 0;
-		advance(s, p);
-		return;
-	}
 	answer_unavailable(s, p);
+}
+
+static void next_tier(struct server *s, struct pend *p)
+{
+	skip_tier(p);
+	advance(s, p);
 }
 
 /* A job ended: answer or move on each request that waited for it. */
@@ -400,8 +431,7 @@ static void job_ended(struct server *s, struct scen_job *j)
 		unwait(s, p);
 		if (j->state != SCEN_JOB_DONE) {
 			p->retry_at = j->retry_at;
-			p->tier_pos++;
-			advance(s, p);
+			next_tier(s, p);
 			continue;
 		}
 		if (s->o->gen) {
@@ -438,8 +468,7 @@ static void expire_deadlines(struct server *s)
 		unwait(s, p);
 		p->retry_at = s->now + 1;
 		scen_db_count(s->db, "fresh.deadline", 1);
-		p->tier_pos++;
-		advance(s, p);
+		next_tier(s, p);
 	}
 }
 

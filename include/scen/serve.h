@@ -15,6 +15,7 @@ struct scen_serve_opts {
 	int gen;		/* scen-gen: fresh only, no servings, no
 				   session needed, no sharing of calls */
 	long count;		/* scen-gen: scenarios per request */
+	int pool;		/* scen-gen: store as pool entries */
 	int in_fd;
 	const char *in_name;	/* for messages: "stdin" */
 	FILE *out;
