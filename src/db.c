@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,7 +187,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" experiment, template, version, key, factors, position, origin,"
 		" created_at, owner_pid) VALUES (?1, 'queued', ?2, ?3, ?4, ?5,"
 		" ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-	[ST_JOB_UPDATE] = "UPDATE jobs SET state = ?2,"
+	[ST_JOB_UPDATE] = "UPDATE jobs SET"
+		" state = CASE WHEN state = 'cancelled' THEN state ELSE ?2 END,"
 		" started_at = CASE WHEN ?2 = 'running'"
 		"  THEN coalesce(started_at, ?3) ELSE started_at END,"
 		" finished_at = CASE WHEN ?2 IN ('done', 'failed', 'cancelled')"
@@ -204,8 +206,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" WHERE state IN ('queued', 'running') ORDER BY id",
 	[ST_JOB_OWN] = "UPDATE jobs SET owner_pid = ?2, state = 'queued'"
 		" WHERE id = ?1",
-	[ST_CALL_SETTLE] = "UPDATE calls SET status = ?2, tokens = ?3"
-		" WHERE id = ?1",
+	[ST_CALL_SETTLE] = "UPDATE calls SET status = ?2,"
+		" tokens = CASE WHEN ?3 < 0 THEN tokens ELSE ?3 END WHERE id = ?1",
 };
 
 struct scen_db {
@@ -618,13 +620,35 @@ int scen_db_register_templates(struct scen_db *db,
 	return rc;
 }
 
+static int parse_levels_json(const struct scen_template *t, const char *json,
+			     uint16_t *levels)
+{
+	json_t *o = json_loads(json, 0, NULL);
+	int rc = o && json_is_object(o) ? 0 : -1;
+	for (size_t i = 0; i < t->nfactors && !rc; i++) {
+		json_t *v = json_object_get(o, t->factors[i].name);
+		int li = json_is_string(v)
+			? scen_factor_level(&t->factors[i], json_string_value(v))
+			: -1;
+		if (li < 0)
+			rc = -1;
+		else
+			levels[i] = (uint16_t)li;
+	}
+	json_decref(o);
+	return rc;
+}
+
 /* Level indices of a stored factors object for template t; -1 when a
  * factor or level is no longer declared (the row cannot match). */
 static int parse_levels(const struct scen_template *t, const char *json,
 			uint16_t *levels)
 {
 	/* The stored form is the canonical {"name":"level",...} written by
-	 * scen_request_factors_json, sorted by name like t->factors. */
+	 * scen_request_factors_json, sorted by name like t->factors. Without
+	 * escapes it is read in place; with them, by the JSON parser. */
+	if (strchr(json, '\\'))
+		return parse_levels_json(t, json, levels);
 	const char *p = json;
 	for (size_t i = 0; i < t->nfactors; i++) {
 		const char *k = strchr(p, '"');
@@ -1174,7 +1198,7 @@ int scen_db_jobs_adopt(struct scen_db *db,
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		long pid = (long)sqlite3_column_int64(st, 14);
 		if (pid == (long)getpid() ||
-		    (pid > 0 && kill((pid_t)pid, 0) == 0))
+		    (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)))
 			continue;	/* its owner is alive and at it */
 		XGROW(rows, n + 1, cap);
 		job_row(st, &rows[n++]);

@@ -197,7 +197,8 @@ void scen_engine_cancel(struct scen_engine *e, struct scen_job *j,
 	if (j->state != SCEN_JOB_QUEUED && j->state != SCEN_JOB_RUNNING)
 		return;
 	if (j->http) {
-		/* the call ends on its own; its answer is dropped */
+		/* the call ends on its own and is settled with the quota; its
+		 * answer is dropped */
 		j->http->owner = NULL;
 		j->http = NULL;
 	}
@@ -290,11 +291,6 @@ int scen_engine_collect(struct scen_engine *e)
 	struct scen_call *c;
 	while ((c = scen_http_done(e->http))) {
 		e->calls--;
-		if (!c->owner) {	/* its job was cancelled */
-			XGROW(e->done, e->ndone + 1, e->capdone);
-			e->done[e->ndone++] = c;
-			continue;
-		}
 		XGROW(e->done, e->ndone + 1, e->capdone);
 		e->done[e->ndone++] = c;
 		n++;
@@ -303,7 +299,7 @@ int scen_engine_collect(struct scen_engine *e)
 }
 
 /* What the answer to a call was. */
-static enum scen_outcome classify(const struct scen_job *j,
+static enum scen_outcome classify(const struct scen_template *t,
 				  const struct scen_call *c,
 				  struct scen_completion *comp,
 				  const char **invalid)
@@ -325,8 +321,8 @@ static enum scen_outcome classify(const struct scen_job *j,
 	}
 	if (parsed < 0 || comp->error_message)
 		return SCEN_OUT_MALFORMED;
-	*invalid = scen_validate(j->rq.tpl, comp->content,
-				 comp->finish_reason);
+	*invalid = t ? scen_validate(t, comp->content, comp->finish_reason)
+		     : NULL;
 	return *invalid ? SCEN_OUT_INVALID : SCEN_OUT_OK;
 }
 
@@ -388,19 +384,18 @@ static void settle(struct scen_engine *e, struct scen_call *c, double now)
 	struct scen_job *j = c->owner;
 	struct scen_completion comp;
 	const char *invalid;
-	if (!j)
-		return;
-	j->http = NULL;
-	enum scen_outcome o = classify(j, c, &comp, &invalid);
+	enum scen_outcome o = classify(j ? j->rq.tpl : NULL, c, &comp,
+				       &invalid);
 	long tokens = comp.prompt_tokens + comp.completion_tokens;
-	if (!tokens)
-		tokens = -1;
-	scen_quota_settle(e->q, j->acct, j->call, o, c, comp.error_message,
-			  tokens > 0 ? tokens : 0, now);
-	if (tokens < 0)
-		scen_db_call_settle(e->db, j->call,
-				    o == SCEN_OUT_429 ? 429 : c->status,
-				    o == SCEN_OUT_429 ? 0 : 1);
+	/* no usage reported: the call still cost a request; its tokens
+	 * stay as reserved */
+	scen_quota_settle(e->q, c->acct, c->ledger, o, c, comp.error_message,
+			  tokens > 0 ? tokens : -1, now);
+	if (!j) {	/* cancelled meanwhile */
+		scen_completion_release(&comp);
+		return;
+	}
+	j->http = NULL;
 	scen_debug("job %s: %s on %s (HTTP %ld%s%s) in %.0f ms", j->jid,
 		   scen_outcome_name(o),
 		   e->cfg->provider.accounts[j->acct].name, c->status,
@@ -549,6 +544,8 @@ void scen_engine_launch(struct scen_engine *e)
 			&e->cfg->provider.accounts[j->acct];
 		j->http = scen_http_start(e->http, e->url, ac->key, j->body,
 					  e->cfg->provider.timeout_s, j);
+		j->http->acct = j->acct;
+		j->http->ledger = j->call;
 		free(j->body);
 		j->body = NULL;
 		j->launch = 0;

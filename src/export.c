@@ -37,6 +37,10 @@ void scen_export_number(struct strbuf *sb, double d)
 		sb_adds(sb, "null");
 		return;
 	}
+	if (d == floor(d) && fabs(d) < 1e15) {
+		sb_addf(sb, "%lld", (long long)d);
+		return;
+	}
 	char buf[40];
 	for (int prec = 15; prec <= 17; prec++) {
 		snprintf(buf, sizeof buf, "%.*g", prec, d);
@@ -46,20 +50,76 @@ void scen_export_number(struct strbuf *sb, double d)
 	sb_adds(sb, buf);
 }
 
+/* Milliseconds rounded to the microsecond: the same text as
+ * scen_export_number(round(ms * 1000) / 1000), without printf's cost. */
+static void add_ms(struct strbuf *sb, double ms)
+{
+	double us = round(ms * 1000);
+	if (!isfinite(us) || fabs(us) >= 1e15) {
+		scen_export_number(sb, us / 1000);
+		return;
+	}
+	long long v = (long long)us;
+	if (v < 0) {
+		sb_addc(sb, '-');
+		v = -v;
+	}
+	sb_addf(sb, "%lld", v / 1000);
+	int frac = (int)(v % 1000);
+	if (!frac)
+		return;
+	char f[5] = {'.', (char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
+		     (char)('0' + frac % 10), 0};
+	int n = 4;
+	while (f[n - 1] == '0')
+		n--;
+	sb_add(sb, f, (size_t)n);
+}
+
+static void digits(char *p, long v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void scen_export_time(struct strbuf *sb, double t)
 {
+	/* consecutive rows are usually in the same second: the calendar
+	 * part is worked out once per second */
+	static long long last_s = -1;
+	static char date[20];
 	long long ms = llround(t * 1000);
-	time_t s = (time_t)(ms / 1000);
+	long long s = ms / 1000;
 	long frac = (long)(ms % 1000);
 	if (frac < 0) {
 		frac += 1000;
 		s--;
 	}
-	struct tm tm;
-	char buf[32];
-	gmtime_r(&s, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-	sb_addf(sb, "%s.%03ldZ", buf, frac);
+	if (s != last_s) {
+		time_t ts = (time_t)s;
+		struct tm tm;
+		gmtime_r(&ts, &tm);
+		digits(date, tm.tm_year + 1900L, 4);
+		date[4] = '-';
+		digits(date + 5, tm.tm_mon + 1, 2);
+		date[7] = '-';
+		digits(date + 8, tm.tm_mday, 2);
+		date[10] = 'T';
+		digits(date + 11, tm.tm_hour, 2);
+		date[13] = ':';
+		digits(date + 14, tm.tm_min, 2);
+		date[16] = ':';
+		digits(date + 17, tm.tm_sec, 2);
+		last_s = s;
+	}
+	char buf[25];
+	memcpy(buf, date, 19);
+	buf[19] = '.';
+	digits(buf + 20, frac, 3);
+	buf[23] = 'Z';
+	sb_add(sb, buf, 24);
 }
 
 /* Appends the value of column i as CSV (csv) or JSON text. */
@@ -95,8 +155,7 @@ static void add_value(struct strbuf *sb, struct scen_rows *rows, size_t i,
 		scen_export_number(sb, scen_rows_num(rows, i));
 		break;
 	case SCEN_COL_MS:
-		scen_export_number(sb, round(scen_rows_num(rows, i) * 1000) /
-				       1000);
+		add_ms(sb, scen_rows_num(rows, i));
 		break;
 	case SCEN_COL_TIME:
 		if (!csv)

@@ -309,8 +309,10 @@ void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
 		q->out[acct]--;
 	if (o != SCEN_OUT_AUTH && o != SCEN_OUT_CONNECT && o != SCEN_OUT_TIMEOUT)
 		q->proven[acct] = 1;
-	scen_db_call_settle(q->db, call, o == SCEN_OUT_429 ? 429 : status,
-			    o == SCEN_OUT_429 ? 0 : tokens);
+	if (o == SCEN_OUT_429)
+		scen_db_call_settle(q->db, call, 429, 0);
+	else
+		scen_db_call_settle(q->db, call, status, tokens);
 	snprintf(name, sizeof name, "call.%s", scen_outcome_name(o));
 	scen_db_count(q->db, name, 1);
 	snprintf(name, sizeof name, "account.%s.%s", ac->name,
@@ -346,10 +348,11 @@ void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
 		double said = scen_parse_try_again(error_message);
 		if (said > wait)
 			wait = said;
-		if (wait < 0)
-			wait = 60;
+		int hinted = wait >= 0;
+		if (!hinted)
+			wait = 10;	/* no hint: a short cool-down */
 		if (day_spent_message(error_message) ||
-		    wait > cfg->provider.deadline_s) {
+		    (hinted && wait > cfg->provider.deadline_s)) {
 			a.set_aside_until = now + wait;
 			scen_db_event(q->db, "set_aside", ac->name,
 				      error_message);

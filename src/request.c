@@ -129,8 +129,11 @@ static int check_factors(const struct scen_template *t, json_t *factors,
 		const struct scen_factor *f = &t->factors[fi];
 		if (level_string(v, lvl, sizeof lvl) < 0)
 			return fail(err, "bad_level",
-				    "factor '%s' must be a string, number or "
-				    "boolean", f->name);
+				    json_is_string(v)
+				    ? "the value of factor '%s' is longer than "
+				      "any level"
+				    : "factor '%s' must be a string, number or "
+				      "boolean", f->name);
 		int li = scen_factor_level(f, lvl);
 		if (li < 0) {
 			suggest(hint, sizeof hint, lvl,

@@ -64,6 +64,9 @@ struct server {
 	struct out_slot *slots;
 	size_t nslots, capslots;
 	uint64_t slot_base;
+	/* the tiers walked: the config's fallback, or fresh alone (scen-gen) */
+	enum scen_tier tiers[SCEN_TIER_COUNT];
+	size_t ntiers;
 	/* requests waiting for a job */
 	struct pend *waiting;
 	long nwaiting;
@@ -237,16 +240,18 @@ static struct scen_session *session_of(struct server *s, struct pend *p)
 	return ss;
 }
 
-/* Answers p with a stored scenario; records the serving. */
+/* Answers p with a stored scenario; records the serving unless this is
+ * a repeated delivery of one already recorded (record = 0). */
 static int serve_scenario(struct server *s, struct pend *p,
-			  enum scen_tier tier, int64_t rowid, double sim)
+			  enum scen_tier tier, int64_t rowid, double sim,
+			  int record)
 {
 	struct scen_scenario_row r;
 	if (scen_db_scenario_get(s->db, rowid, &r) < 0) {
 		s->failed = SCEN_EX_IOERR;
 		return -1;
 	}
-	if (!s->o->gen) {
+	if (!s->o->gen && record) {
 		struct scen_serving sv = {
 			.rq = &p->rq,
 			.tier = scen_tier_name(tier),
@@ -335,10 +340,10 @@ static void unwait(struct server *s, struct pend *p)
 	}
 }
 
-static size_t fresh_pos(const struct scen_config *cfg, size_t from)
+static size_t fresh_pos(const struct server *s, size_t from)
 {
-	for (size_t i = from; i < cfg->nfallback; i++)
-		if (cfg->fallback[i] == SCEN_TIER_FRESH)
+	for (size_t i = from; i < s->ntiers; i++)
+		if (s->tiers[i] == SCEN_TIER_FRESH)
 			return i;
 	return (size_t)-1;
 }
@@ -361,8 +366,8 @@ static void skip_tier(struct pend *p)
 static void advance(struct server *s, struct pend *p)
 {
 	const struct scen_config *cfg = s->cfg;
-	while (p->tier_pos < cfg->nfallback && !s->failed) {
-		enum scen_tier tier = cfg->fallback[p->tier_pos];
+	while (p->tier_pos < s->ntiers && !s->failed) {
+		enum scen_tier tier = s->tiers[p->tier_pos];
 		if (tier == SCEN_TIER_FRESH) {
 			if (!p->deadline)
 				p->deadline = s->now + cfg->provider.deadline_s;
@@ -394,7 +399,7 @@ static void advance(struct server *s, struct pend *p)
 		struct scen_pick pk;
 		struct scen_session *ss = session_of(s, p);
 		if (scen_index_pick(s->ix, &p->rq, tier, ss, s->now, &pk)) {
-			size_t f = fresh_pos(cfg, p->tier_pos + 1);
+			size_t f = fresh_pos(s, p->tier_pos + 1);
 			if (tier == SCEN_TIER_CACHE && !p->no_force &&
 			    f != (size_t)-1 && variety_force(s)) {
 				p->forced = 1;
@@ -402,7 +407,7 @@ static void advance(struct server *s, struct pend *p)
 				scen_db_count(s->db, "variety.forced", 1);
 				continue;
 			}
-			serve_scenario(s, p, tier, pk.rowid, pk.similarity);
+			serve_scenario(s, p, tier, pk.rowid, pk.similarity, 1);
 			return;
 		}
 next:
@@ -435,7 +440,7 @@ static void job_ended(struct server *s, struct scen_job *j)
 			continue;
 		}
 		if (s->o->gen) {
-			serve_scenario(s, p, SCEN_TIER_FRESH, j->scenario, 1.0);
+			serve_scenario(s, p, SCEN_TIER_FRESH, j->scenario, 1.0, 1);
 			continue;
 		}
 		struct scen_session *ss = session_of(s, p);
@@ -447,7 +452,7 @@ static void job_ended(struct server *s, struct scen_job *j)
 			serve_scenario(s, p,
 				       first ? SCEN_TIER_FRESH
 					     : SCEN_TIER_CACHE,
-				       j->scenario, 1.0);
+				       j->scenario, 1.0, 1);
 			first = 0;
 			continue;
 		}
@@ -502,7 +507,13 @@ static void status_stored(struct server *s, struct pend *p)
 		s->failed = SCEN_EX_IOERR;
 		return;
 	}
-	if (!found || !r.session || strcmp(r.session, p->rq.session)) {
+	int mine = found && r.session && !strcmp(r.session, p->rq.session);
+	if (found && !mine && r.scenario) {
+		/* a session that shared the job's call was served from it */
+		struct scen_session *ss = session_of(s, p);
+		mine = ss && scen_session_has(ss, r.scenario);
+	}
+	if (!mine) {
 		if (found)
 			scen_job_row_release(&r);
 		not_found(s, p);
@@ -524,8 +535,7 @@ static void status_stored(struct server *s, struct pend *p)
 		p->rq = rq;
 		struct scen_session *ss = session_of(s, p);
 		int had = ss && scen_session_has(ss, r.scenario);
-		serve_scenario(s, p, SCEN_TIER_FRESH, r.scenario, 1.0);
-		(void)had;
+		serve_scenario(s, p, SCEN_TIER_FRESH, r.scenario, 1.0, !had);
 	} else if (!strcmp(r.state, "failed")) {
 		line_start(s, p->rq.id, "unavailable");
 		sb_adds(&s->line, ",\"retry_after_s\":60");
@@ -545,6 +555,17 @@ static void status_stored(struct server *s, struct pend *p)
 	scen_job_row_release(&r);
 }
 
+/* Whether session asked for job j: made it or waits for it. */
+static int asked(const struct scen_job *j, const char *session)
+{
+	if (j->rq.session && !strcmp(j->rq.session, session))
+		return 1;
+	for (const struct pend *w = j->waiters; w; w = w->next_waiter)
+		if (w->rq.session && !strcmp(w->rq.session, session))
+			return 1;
+	return 0;
+}
+
 static void op_status(struct server *s, struct pend *p)
 {
 	struct scen_job *j = scen_engine_find(s->e, p->rq.job);
@@ -552,7 +573,7 @@ static void op_status(struct server *s, struct pend *p)
 		status_stored(s, p);
 		return;
 	}
-	if (!j->rq.session || strcmp(j->rq.session, p->rq.session)) {
+	if (!asked(j, p->rq.session)) {
 		not_found(s, p);
 		return;
 	}
@@ -566,7 +587,7 @@ static void op_cancel(struct server *s, struct pend *p)
 	struct scen_job_row r;
 	const char *state = "cancelled";
 	if (j) {
-		if (!j->rq.session || strcmp(j->rq.session, p->rq.session)) {
+		if (!asked(j, p->rq.session)) {
 			not_found(s, p);
 			return;
 		}
@@ -842,6 +863,13 @@ int scen_serve(const struct scen_config *cfg, struct scen_db *db,
 	s.ix = scen_index_new(cfg);
 	s.q = scen_quota_new(cfg, db);
 	s.e = scen_engine_new(cfg, db, s.q, s.ix);
+	if (o->gen) {
+		s.tiers[0] = SCEN_TIER_FRESH;	/* never a cache read */
+		s.ntiers = 1;
+	} else {
+		memcpy(s.tiers, cfg->fallback, sizeof s.tiers);
+		s.ntiers = cfg->nfallback;
+	}
 	sb_init(&s.out);
 	sb_init(&s.line);
 

@@ -16,6 +16,29 @@ long scen_utf8_chars(const char *s)
 	return n;
 }
 
+/* A copy of s lower-cased (ASCII), with typographic apostrophes (U+2018,
+ * U+2019) made plain, so "I can’t" matches a reject phrase "i can't" and
+ * the other way round. */
+static char *fold(const char *s)
+{
+	size_t len = strlen(s), j = 0;
+	char *out = xmalloc(len + 1);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == 0xE2 && i + 2 < len &&
+		    (unsigned char)s[i + 1] == 0x80 &&
+		    ((unsigned char)s[i + 2] == 0x98 ||
+		     (unsigned char)s[i + 2] == 0x99)) {
+			out[j++] = '\'';
+			i += 2;
+			continue;
+		}
+		out[j++] = (char)tolower(c);
+	}
+	out[j] = 0;
+	return out;
+}
+
 const char *scen_validate(const struct scen_template *t, const char *content,
 			  const char *finish_reason)
 {
@@ -34,27 +57,14 @@ const char *scen_validate(const struct scen_template *t, const char *content,
 	if (n > t->validate.max_chars)
 		return "too_long";
 	if (t->validate.nreject) {
-		size_t len = strlen(content);
-		char *low = xmalloc(len + 1);
-		for (size_t i = 0; i <= len; i++)
-			low[i] = (char)tolower((unsigned char)content[i]);
-		/* typographic apostrophes count as plain ones */
-		for (size_t i = 0, j = 0; i <= len; i++) {
-			if (i + 2 < len + 1 &&
-			    (unsigned char)low[i] == 0xE2 &&
-			    (unsigned char)low[i + 1] == 0x80 &&
-			    ((unsigned char)low[i + 2] == 0x98 ||
-			     (unsigned char)low[i + 2] == 0x99)) {
-				low[j++] = '\'';
-				i += 2;
-				continue;
-			}
-			low[j++] = low[i];
-		}
+		char *low = fold(content);
 		const char *why = NULL;
-		for (size_t i = 0; i < t->validate.nreject && !why; i++)
-			if (strstr(low, t->validate.reject[i]))
+		for (size_t i = 0; i < t->validate.nreject && !why; i++) {
+			char *phrase = fold(t->validate.reject[i]);
+			if (strstr(low, phrase))
 				why = "refusal";
+			free(phrase);
+		}
 		free(low);
 		if (why)
 			return why;

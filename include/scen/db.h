@@ -134,7 +134,8 @@ int scen_db_usage(struct scen_db *db, const char *account, double now,
 /* Reserves a call in the ledger; returns its row id or -1. */
 int64_t scen_db_call_reserve(struct scen_db *db, const char *account,
 			     double now, long tokens, int64_t job);
-/* Settles a call: its HTTP status (0 none) and the tokens it used. */
+/* Settles a call: its HTTP status (0 none) and the tokens it used (-1:
+ * keep the reserved estimate). */
 int scen_db_call_settle(struct scen_db *db, int64_t call, long status,
 			long tokens);
 

@@ -5,6 +5,7 @@
 #define SCEN_PROVIDER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "scen/config.h"
 #include "scen/util.h"
@@ -45,7 +46,9 @@ void scen_completion_body(struct strbuf *sb, const struct scen_config *cfg,
 
 /* One call in flight. */
 struct scen_call {
-	void *owner;
+	void *owner;		/* NULL once its job is cancelled */
+	int acct;		/* the account it was made on */
+	int64_t ledger;		/* its row in the usage ledger */
 	long status;		/* HTTP status, 0 when none */
 	int curl_code;		/* CURLcode */
 	char errbuf[256];	/* curl's words, never the key */

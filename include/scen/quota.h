@@ -48,7 +48,8 @@ int scen_quota_reserve(struct scen_quota *q, double now, long tokens,
 		       double *retry_at);
 
 /* Inside a write transaction: settles a reserved call with what the
- * provider answered, correcting the ledger and the account's state. */
+ * provider answered (tokens used, or -1 when it did not say), correcting
+ * the ledger and the account's state. */
 void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
 		       enum scen_outcome o, const struct scen_call *c,
 		       const char *error_message, long tokens, double now);
