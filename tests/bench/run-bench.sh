@@ -1,0 +1,16 @@
+#!/bin/sh
+# make bench: runs every benchmark under tests/bench and prints its figures.
+# Benchmarks print figures; they assert nothing (timing is not a test).
+# usage: tests/bench/run-bench.sh BUILD_DIR [pattern]
+B=${1:-build}
+pat=${2:-}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+case $B in /*) ;; *) B=$top/$B ;; esac
+export SCEN_BUILD=$B SCEN_TOP=$top
+for t in "$top"/tests/bench/bench_*.sh; do
+	[ -f "$t" ] || continue
+	case $t in *"$pat"*) ;; *) continue ;; esac
+	echo "== $(basename "$t" .sh)"
+	bash "$t" || echo "(benchmark $(basename "$t") failed)"
+	echo
+done
