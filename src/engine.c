@@ -31,6 +31,7 @@ struct scen_engine {
 	struct scen_job **finished;
 	size_t nfinished, capfinished, nextfinished;
 	int pending, calls;
+	int warned_queue;
 	struct strbuf body;
 };
 
@@ -133,8 +134,13 @@ struct scen_job *scen_engine_submit(struct scen_engine *e,
 		snprintf(j->jid, sizeof j->jid, "j-%016llx",
 			 (unsigned long long)scen_random64());
 		scen_db_count(e->db, "queue.failure", 1);
-		scen_warn("the jobs table cannot be written; generating "
-			  "without a durable job");
+		scen_db_event(e->db, "queue_failure", NULL,
+			      "jobs table not writable; direct call");
+		if (!e->warned_queue)
+			scen_warn("the jobs table cannot be written; calling "
+				  "the provider directly (still through the "
+				  "quota ledger)");
+		e->warned_queue = 1;
 	}
 	scen_db_count(e->db, "queue.submitted", 1);
 	add_active(e, j);
