@@ -26,7 +26,8 @@ void scen_map_release(struct scen_map *m)
 	if (!m->slots)
 		return;
 	for (size_t i = 0; i < m->cap; i++)
-		free(m->slots[i].key);
+		if (m->slots[i].key != (char *)&m->slots[i].inl)
+			free(m->slots[i].key);
 	free(m->slots);
 	m->slots = NULL;
 	m->cap = m->len = 0;
@@ -64,6 +65,8 @@ static void grow(struct scen_map *m)
 		struct scen_map_slot *s =
 			find(m, old[i].hash, old[i].key, old[i].klen);
 		*s = old[i];
+		if (old[i].key == (char *)&old[i].inl)
+			s->key = (char *)&s->inl;
 	}
 	free(old);
 }
@@ -79,7 +82,8 @@ uint64_t *scen_map_put(struct scen_map *m, const void *key, size_t klen,
 		*created = !s->hash;
 	if (!s->hash) {
 		s->hash = h;
-		s->key = xmalloc(klen ? klen : 1);
+		s->key = klen <= sizeof s->inl ? (char *)&s->inl
+					       : xmalloc(klen ? klen : 1);
 		memcpy(s->key, key, klen);
 		s->klen = (uint32_t)klen;
 		s->value = 0;
@@ -93,7 +97,8 @@ void scen_map_del(struct scen_map *m, const void *key, size_t klen)
 	struct scen_map_slot *s = find(m, scen_hash64(key, klen), key, klen);
 	if (!s->hash)
 		return;
-	free(s->key);
+	if (s->key != (char *)&s->inl)
+		free(s->key);
 	size_t mask = m->cap - 1;
 	size_t i = (size_t)(s - m->slots);
 	/* shift back every entry of the run that would no longer be found */
@@ -105,6 +110,8 @@ void scen_map_del(struct scen_map *m, const void *key, size_t klen)
 		if (between)
 			continue;
 		m->slots[i] = m->slots[j];
+		if (m->slots[j].key == (char *)&m->slots[j].inl)
+			m->slots[i].key = (char *)&m->slots[i].inl;
 		i = j;
 	}
 	memset(&m->slots[i], 0, sizeof m->slots[i]);

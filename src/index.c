@@ -229,24 +229,41 @@ static uint32_t cell_for(struct scen_index *ix, const struct scen_stored *st)
 	return ci;
 }
 
-void scen_index_add(struct scen_index *ix, const struct scen_stored *st)
+static void add_scn(struct scen_index *ix, uint32_t ci, int64_t rowid,
+		    uint32_t serves, int pool, double created_at)
 {
 	int created;
-	uint64_t *v = scen_map_put(&ix->by_rowid, &st->rowid, sizeof st->rowid,
+	uint64_t *v = scen_map_put(&ix->by_rowid, &rowid, sizeof rowid,
 				   &created);
 	if (!created)
 		return;
-	uint32_t ci = cell_for(ix, st);
 	XGROW(ix->scns, ix->nscns + 1, ix->capscns);
 	uint32_t si = (uint32_t)ix->nscns++;
 	*v = si;
 	struct scn *s = &ix->scns[si];
-	s->rowid = st->rowid;
+	s->rowid = rowid;
 	s->cell = ci;
-	s->serves = st->serves;
-	s->created = (uint32_t)st->created_at;
-	s->pool = st->pool && st->serves == 0;
+	s->serves = serves;
+	s->created = (uint32_t)created_at;
+	s->pool = pool && serves == 0;
 	list_push(ix, si, list_of(ix, s));
+}
+
+void scen_index_add(struct scen_index *ix, const struct scen_stored *st)
+{
+	add_scn(ix, cell_for(ix, st), st->rowid, st->serves, st->pool,
+		st->created_at);
+}
+
+int scen_index_add_to_cell(struct scen_index *ix, const uint8_t *key,
+			   int64_t rowid, uint32_t serves, int pool,
+			   double created_at)
+{
+	uint64_t *c = scen_map_get(&ix->by_key, key, 16);
+	if (!c)
+		return 0;
+	add_scn(ix, (uint32_t)*c, rowid, serves, pool, created_at);
+	return 1;
 }
 
 void scen_index_served(struct scen_index *ix, int64_t rowid)

@@ -8,7 +8,8 @@
 
 struct scen_map_slot {
 	uint64_t hash;	/* 0 = empty */
-	char *key;	/* owned copy */
+	char *key;	/* owned copy; points at inl for keys of 8 bytes or less */
+	uint64_t inl;
 	uint32_t klen;
 	uint64_t value;
 };

@@ -50,6 +50,12 @@ struct scen_stored {
 };
 /* Adds a stored, valid scenario (ignored when its row id is known). */
 void scen_index_add(struct scen_index *ix, const struct scen_stored *s);
+/* Adds a stored scenario whose exact key already has a cell (loading
+ * needs to parse only one row per cell); returns 0 when the key is new:
+ * then call scen_index_add. */
+int scen_index_add_to_cell(struct scen_index *ix, const uint8_t *key,
+			   int64_t rowid, uint32_t serves, int pool,
+			   double created_at);
 /* Records one more serving of the scenario with that row id (no-op when
  * unknown: another template version). */
 void scen_index_served(struct scen_index *ix, int64_t rowid);
