@@ -92,7 +92,9 @@ static const char *const migrations[] = {
 	" failures INTEGER NOT NULL DEFAULT 0,"
 	" opened_at REAL NOT NULL DEFAULT 0,"
 	" day_remaining INTEGER, day_seen_at REAL, day_reset_at REAL,"
-	" tok_remaining INTEGER, tok_seen_at REAL, tok_reset_at REAL);"
+	" tok_remaining INTEGER, tok_seen_at REAL, tok_reset_at REAL,"
+	" lim_rpm INTEGER NOT NULL DEFAULT 0, lim_rpd INTEGER NOT NULL DEFAULT 0,"
+	" lim_tpm INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE counters("
 	" hour INTEGER NOT NULL, name TEXT NOT NULL,"
 	" n INTEGER NOT NULL, PRIMARY KEY (hour, name)) WITHOUT ROWID;"
@@ -165,24 +167,28 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ACCT_INIT] = "INSERT OR IGNORE INTO accounts(name) VALUES (?1)",
 	[ST_ACCT_GET] = "SELECT cooldown_until, set_aside_until, breaker,"
 		" failures, opened_at, day_remaining, day_seen_at,"
-		" day_reset_at, tok_remaining, tok_seen_at, tok_reset_at"
-		" FROM accounts WHERE name = ?1",
+		" day_reset_at, tok_remaining, tok_seen_at, tok_reset_at,"
+		" lim_rpm, lim_rpd, lim_tpm FROM accounts WHERE name = ?1",
 	[ST_ACCT_PUT] = "UPDATE accounts SET cooldown_until = ?2,"
 		" set_aside_until = ?3, breaker = ?4, failures = ?5,"
 		" opened_at = ?6, day_remaining = ?7, day_seen_at = ?8,"
 		" day_reset_at = ?9, tok_remaining = ?10, tok_seen_at = ?11,"
-		" tok_reset_at = ?12 WHERE name = ?1",
-	[ST_USAGE] = "SELECT count(*) FILTER (WHERE at > ?2 - 60),"
-		" count(*) FILTER (WHERE at > ?2 - 3600),"
+		" tok_reset_at = ?12, lim_rpm = ?13, lim_rpd = ?14, lim_tpm = ?15"
+		" WHERE name = ?1",
+	/* windows of 60.25 s and 3600.25 s: a quarter second of margin
+	 * for clocks and delivery (settled calls count from their answer's
+	 * time, see ST_CALL_SETTLE) */
+	[ST_USAGE] = "SELECT count(*) FILTER (WHERE at > ?2 - 60.25),"
+		" count(*) FILTER (WHERE at > ?2 - 3600.25),"
 		" count(*) FILTER (WHERE at >= ?3),"
-		" coalesce(sum(tokens) FILTER (WHERE at > ?2 - 60), 0),"
-		" min(at) FILTER (WHERE at > ?2 - 60),"
-		" min(at) FILTER (WHERE at > ?2 - 3600),"
+		" coalesce(sum(tokens) FILTER (WHERE at > ?2 - 60.25), 0),"
+		" min(at) FILTER (WHERE at > ?2 - 60.25),"
+		" min(at) FILTER (WHERE at > ?2 - 3600.25),"
 		" min(at) FILTER (WHERE at >= ?3),"
 		" count(*) FILTER (WHERE at > ?4),"
 		" coalesce(sum(tokens) FILTER (WHERE at > ?5), 0)"
 		" FROM calls WHERE account = ?1 AND status <> 429"
-		" AND at > min(?2 - 3600, ?3, ?4, ?5) - 1",
+		" AND at > min(?2 - 3601, ?3, ?4, ?5) - 1",
 	[ST_CALL_RESERVE] = "INSERT INTO calls(account, at, tokens, job)"
 		" VALUES (?1, ?2, ?3, ?4)",
 	[ST_JOB_INSERT] = "INSERT INTO jobs(jid, state, session, request_id,"
@@ -208,7 +214,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" WHERE state IN ('queued', 'running') ORDER BY id",
 	[ST_JOB_OWN] = "UPDATE jobs SET owner_pid = ?2, state = 'queued'"
 		" WHERE id = ?1",
-	[ST_CALL_SETTLE] = "UPDATE calls SET status = ?2,"
+	/* a settled call counts from when its answer came: the provider
+	 * counted it on arrival, which was no later */
+	[ST_CALL_SETTLE] = "UPDATE calls SET status = ?2, at = max(at, ?4),"
 		" tokens = CASE WHEN ?3 < 0 THEN tokens ELSE ?3 END WHERE id = ?1",
 };
 
@@ -990,6 +998,9 @@ int scen_db_account_get(struct scen_db *db, const char *name,
 		a->tok_remaining = (long)sqlite3_column_int64(st, 8);
 		a->tok_seen_at = sqlite3_column_double(st, 9);
 		a->tok_reset_at = sqlite3_column_double(st, 10);
+		a->lim_rpm = (long)sqlite3_column_int64(st, 11);
+		a->lim_rpd = (long)sqlite3_column_int64(st, 12);
+		a->lim_tpm = (long)sqlite3_column_int64(st, 13);
 	}
 	sqlite3_reset(st);
 	if (r != SQLITE_ROW && r != SQLITE_DONE)
@@ -1025,6 +1036,9 @@ int scen_db_account_put(struct scen_db *db, const char *name,
 		for (int i = 10; i <= 12; i++)
 			sqlite3_bind_null(st, i);
 	}
+	sqlite3_bind_int64(st, 13, a->lim_rpm);
+	sqlite3_bind_int64(st, 14, a->lim_rpd);
+	sqlite3_bind_int64(st, 15, a->lim_tpm);
 	return db_run(db, st);
 }
 
@@ -1078,7 +1092,7 @@ int64_t scen_db_call_reserve(struct scen_db *db, const char *account,
 }
 
 int scen_db_call_settle(struct scen_db *db, int64_t call, long status,
-			long tokens)
+			long tokens, double now)
 {
 	sqlite3_stmt *st = db_stmt(db, ST_CALL_SETTLE);
 	if (!st)
@@ -1086,6 +1100,7 @@ int scen_db_call_settle(struct scen_db *db, int64_t call, long status,
 	sqlite3_bind_int64(st, 1, call);
 	sqlite3_bind_int64(st, 2, status);
 	sqlite3_bind_int64(st, 3, tokens);
+	sqlite3_bind_double(st, 4, now);
 	return db_run(db, st);
 }
 

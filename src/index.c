@@ -351,6 +351,16 @@ static int by_sim_desc(const void *a, const void *b)
 	return (x->sim < y->sim) - (x->sim > y->sim);
 }
 
+/* Whether some soft dimension of t has weight 0. */
+static int zero_weight(const struct scen_template *t)
+{
+	for (size_t i = 0; i < t->nfactors; i++)
+		if (t->factors[i].soft && t->factors[i].weight <= 0)
+			return 1;
+	return t->position.declared && t->position.soft &&
+	       t->position.weight <= 0;
+}
+
 int scen_index_pick(struct scen_index *ix, const struct scen_request *rq,
 		    enum scen_tier tier, const struct scen_session *sess,
 		    double now, struct scen_pick *out)
@@ -366,8 +376,10 @@ int scen_index_pick(struct scen_index *ix, const struct scen_request *rq,
 	if (!b)
 		return 0;
 	uint32_t si, served;
-	/* The exact cell first: similarity 1 is the best there is. */
-	uint64_t *exact = scen_map_get(&ix->by_key, rq->key, 16);
+	/* The exact cell first: similarity 1 is the best there is (unless a
+	 * weight-0 dimension lets other cells tie with it). */
+	uint64_t *exact = zero_weight(rq->tpl) ? NULL
+			: scen_map_get(&ix->by_key, rq->key, 16);
 	if (exact && from_cell(ix, &ix->cells[*exact], tier, sess,
 			       min_created, &si, &served))
 		goto found_exact;
@@ -394,7 +406,7 @@ int scen_index_pick(struct scen_index *ix, const struct scen_request *rq,
 		/* among equally similar cells, the least served wins */
 		size_t j = i;
 		uint32_t best_served = UINT32_MAX;
-		for (; j < n && c[j].sim == c[i].sim; j++) {
+		for (; j < n && c[i].sim - c[j].sim < 1e-9; j++) {
 			uint32_t s1, sv;
 			if (from_cell(ix, &ix->cells[c[j].cell], tier, sess,
 				      min_created, &s1, &sv) &&

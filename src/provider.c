@@ -15,10 +15,10 @@ double scen_parse_duration(const char *s, size_t n)
 	double total = 0;
 	size_t i = 0;
 	int any = 0;
-	while (i < n && s[i] == ' ')
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
 		i++;
-	while (n > i && (s[n - 1] == ' ' || s[n - 1] == '\r' ||
-			 s[n - 1] == '\n'))
+	while (n > i && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
+			 s[n - 1] == '\r' || s[n - 1] == '\n'))
 		n--;
 	if (i == n)
 		return -1;
@@ -78,7 +78,8 @@ static int header_is(const char *line, size_t n, const char *name,
 	const char *e = line + n;
 	while (v < e && (*v == ' ' || *v == '\t'))
 		v++;
-	while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
+	while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' ||
+			 e[-1] == '\t'))
 		e--;
 	*val = v;
 	*vlen = (size_t)(e - v);

@@ -125,28 +125,49 @@ static int breaker_gate(const struct scen_config *cfg, struct scen_acct_state *a
 	return 0;
 }
 
-/* When account i has budget for a call of `tokens` (now when it has). */
-static double budget_at(const struct scen_quota *q, const struct scen_account *ac,
-			const struct scen_acct_state *a,
-			const struct scen_usage *u, double now, long tokens)
+/* The lower of a configured limit and one the provider stated (0: none). */
+static long lower(long configured, long stated)
 {
+	if (!stated)
+		return configured;
+	return configured && configured < stated ? configured : stated;
+}
+
+/* When account i has budget for a call of `tokens` (now when it has). */
+static double budget_at(const struct scen_quota *q,
+			const struct scen_account *cfg_ac,
+			const struct scen_acct_state *a,
+			const struct scen_usage *u, double now, long tokens,
+			int out)
+{
+	struct scen_account eff = *cfg_ac, *ac = &eff;
+	eff.rpm = lower(cfg_ac->rpm, a->lim_rpm);
+	eff.rpd = lower(cfg_ac->rpd, a->lim_rpd);
+	eff.tpm = lower(cfg_ac->tpm, a->lim_tpm);
 	double t = now;
 	if (a->cooldown_until > t)
 		t = a->cooldown_until;
 	if (a->set_aside_until > t)
 		t = a->set_aside_until;
-	if (ac->rpm && u->minute >= ac->rpm && u->oldest_minute + 60 > t)
-		t = u->oldest_minute + 60;
-	if (ac->rph && u->hour >= ac->rph && u->oldest_hour + 3600 > t)
-		t = u->oldest_hour + 3600;
+	/* the ledger's windows are a quarter second longer than the
+	 * provider's (see db.c), and so is the wait for one to free up */
+	if (ac->rpm && u->minute >= ac->rpm && u->oldest_minute + 60.25 > t)
+		t = u->oldest_minute + 60.25;
+	if (ac->rph && u->hour >= ac->rph && u->oldest_hour + 3600.25 > t)
+		t = u->oldest_hour + 3600.25;
 	if (ac->rpd && u->day >= ac->rpd) {
 		double next = scen_quota_day_start(q->cfg, now) + 86400;
 		if (next > t)
 			t = next;
 	}
 	if (ac->tpm && u->tokens_minute > 0 &&
-	    u->tokens_minute + tokens > ac->tpm && u->oldest_minute + 60 > t)
-		t = u->oldest_minute + 60;
+	    u->tokens_minute + tokens > ac->tpm) {
+		/* calls out hold their estimate until they settle, which
+		 * frees tokens long before the window does */
+		double free = out > 0 ? now + 1 : u->oldest_minute + 60.25;
+		if (free > t)
+			t = free;
+	}
 	if (a->has_day && now < a->day_reset_at &&
 	    u->since_day_seen >= a->day_remaining && a->day_reset_at > t)
 		t = a->day_reset_at;
@@ -228,7 +249,8 @@ int scen_quota_reserve(struct scen_quota *q, double now, long tokens,
 					  a.day_seen_at, a.tok_seen_at,
 					  &u) < 0)
 				return -1;
-			double t = budget_at(q, ac, &a, &u, now, tokens);
+			double t = budget_at(q, ac, &a, &u, now, tokens,
+					     q->out[i]);
 			double bfree = INFINITY;
 			if (t <= now &&
 			    !breaker_gate(cfg, &a, now, &bfree, &changed))
@@ -286,6 +308,19 @@ static void breaker_ok(struct scen_quota *q, struct scen_acct_state *a,
 	a->failures = 0;
 }
 
+/* "... on requests per minute (RPM): Limit 30, Used 30, ..." -> the RPM
+ * limit, for kind "RPM"; 0 when the message does not say. */
+static long stated_limit(const char *msg, const char *kind)
+{
+	char pat[16];
+	snprintf(pat, sizeof pat, "(%s): Limit ", kind);
+	const char *p = msg ? strstr(msg, pat) : NULL;
+	if (!p)
+		return 0;
+	long v = strtol(p + strlen(pat), NULL, 10);
+	return v > 0 ? v : 0;
+}
+
 static int day_spent_message(const char *msg)
 {
 	return msg && (strcasestr(msg, "per day") || strstr(msg, "(RPD)") ||
@@ -310,9 +345,9 @@ void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
 	if (o != SCEN_OUT_AUTH && o != SCEN_OUT_CONNECT && o != SCEN_OUT_TIMEOUT)
 		q->proven[acct] = 1;
 	if (o == SCEN_OUT_429)
-		scen_db_call_settle(q->db, call, 429, 0);
+		scen_db_call_settle(q->db, call, 429, 0, now);
 	else
-		scen_db_call_settle(q->db, call, status, tokens);
+		scen_db_call_settle(q->db, call, status, tokens, now);
 	snprintf(name, sizeof name, "call.%s", scen_outcome_name(o));
 	scen_db_count(q->db, name, 1);
 	snprintf(name, sizeof name, "account.%s.%s", ac->name,
@@ -320,6 +355,12 @@ void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
 	scen_db_count(q->db, name, 1);
 
 	const struct scen_ratelimit *rl = c ? &c->rl : NULL;
+	if (rl && rl->limit_req > 0 && rl->has_req)
+		a.lim_rpd = rl->limit_req;
+	if (rl && rl->limit_tok > 0 && rl->has_tok)
+		a.lim_tpm = rl->limit_tok;
+	if (o == SCEN_OUT_429 && stated_limit(error_message, "RPM"))
+		a.lim_rpm = stated_limit(error_message, "RPM");
 	if (rl && rl->has_req) {
 		a.has_day = 1;
 		a.day_remaining = rl->remaining_req;
@@ -342,6 +383,7 @@ void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
 	case SCEN_OUT_BAD_REQUEST:
 		breaker_ok(q, &a, ac->name);
 		breaker_ok(q, &prov, "the provider");
+		q->provider_at = 0;
 		break;
 	case SCEN_OUT_429: {
 		double wait = rl && rl->has_retry ? rl->retry_after_s : -1;

@@ -231,7 +231,7 @@ void sb_add_json_double(struct strbuf *sb, double d)
 		sb_addf(sb, "%.1f", d);
 		return;
 	}
-	sb_addf(sb, "%.4g", d);
+	sb_addf(sb, "%.15g", d);
 }
 
 void scen_set_progname(const char *argv0)
@@ -379,7 +379,12 @@ double scen_parse_iso8601(const char *s)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	return (double)timegm(&tm);
+	struct tm check = tm;
+	time_t t = timegm(&check);
+	/* timegm normalises 2026-02-31 to March: refuse what it moved */
+	if (check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon)
+		return -1;
+	return (double)t;
 }
 
 int scen_close_stdout(void)

@@ -16,9 +16,9 @@ long scen_utf8_chars(const char *s)
 	return n;
 }
 
-/* A copy of s lower-cased (ASCII), with typographic apostrophes (U+2018,
- * U+2019) made plain, so "I can’t" matches a reject phrase "i can't" and
- * the other way round. */
+/* A copy of s lower-cased (ASCII and the Latin-1 letters À..Þ), with
+ * typographic apostrophes (U+2018, U+2019) made plain, so "I can’t"
+ * matches a reject phrase "i can't" and the other way round. */
 static char *fold(const char *s)
 {
 	size_t len = strlen(s), j = 0;
@@ -31,6 +31,14 @@ static char *fold(const char *s)
 		     (unsigned char)s[i + 2] == 0x99)) {
 			out[j++] = '\'';
 			i += 2;
+			continue;
+		}
+		if (c == 0xC3 && i + 1 < len &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9E &&
+		    (unsigned char)s[i + 1] != 0x97) {	/* not × */
+			out[j++] = (char)c;
+			out[j++] = (char)((unsigned char)s[++i] + 0x20);
 			continue;
 		}
 		out[j++] = (char)tolower(c);

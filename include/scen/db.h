@@ -114,6 +114,10 @@ struct scen_acct_state {
 	double day_seen_at, day_reset_at;
 	long tok_remaining;
 	double tok_seen_at, tok_reset_at;
+	/* limits the provider stated (x-ratelimit-limit-* headers, 429
+	 * messages); 0 when unknown. The lower of these and the config's
+	 * holds. */
+	long lim_rpm, lim_rpd, lim_tpm;
 };
 int scen_db_account_get(struct scen_db *db, const char *name,
 			struct scen_acct_state *st);
@@ -137,7 +141,7 @@ int64_t scen_db_call_reserve(struct scen_db *db, const char *account,
 /* Settles a call: its HTTP status (0 none) and the tokens it used (-1:
  * keep the reserved estimate). */
 int scen_db_call_settle(struct scen_db *db, int64_t call, long status,
-			long tokens);
+			long tokens, double now);
 
 /* Jobs (the durable generation queue). */
 struct scen_job_row {

@@ -12,7 +12,7 @@ CLI
                     accepted and key_id = "h" + first 8 hex of sha256(key).
                     No key at all -> 401, key_id "-". Keys are never logged.
   --rpm N --rpd N --tpm N   limits PER KEY (0 = unlimited, the default)
-  --delay-ms N      base delay (REAL ms) before every completion answer
+  --delay-ms N      base delay (REAL ms) before every completion answer (see Modes)
   --min-chars N     minimum length of a normal answer (default 300)
   --mode M          initial default fault mode (see below; default ok)
   --log F           append one JSON line per completion request received:
@@ -27,7 +27,8 @@ Endpoints
                     count), "good" (genuine ok/slow answers), "status": {"200": n,
                     "429": n, "timeout": n, ...}, "by_key" (every completion request
                     received), "ok_by_key", "prompts" (last 200 user prompts),
-                    "mode", "queue"}
+                    "mode", "queue"}; stats and log are updated BEFORE the answer is
+                    sent, so a test may read them as soon as its call returns.
   POST /_control {"mode": M, "count": N, "delay_ms": D, "retry_after": S, "kind": K}
                  without count: M becomes the default mode; with count: the next N
                  completions use M, then the default applies again.
@@ -44,7 +45,10 @@ badshape (200, JSON without "choices"); 500; 503; 429 (retry-after S, default 2,
 429day ("requests per day (RPD)", "Please try again in 9m38.016s" or S);
 401; slow (ok after delay_ms, default 3000 real ms); timeout (sleep delay_ms,
 default 60000 real ms, then close without answering); reset (200 headers and half
-the body, then a TCP RST). delay_ms given with any other mode adds a delay.
+the body, then a TCP RST). A delay_ms given in /_control REPLACES the base
+--delay-ms for the requests its mode applies to (so {"mode":"ok","delay_ms":0}
+makes a --delay-ms fake fast); without it slow waits 3000 ms, timeout 60000 ms
+and every other mode the base --delay-ms.
 Modes ok/slow/refuse/length/empty/malformed/badshape/reset go through the rate
 limits (they may turn into a 429) and count as used; the other modes do not.
 
@@ -55,10 +59,10 @@ Rate limits (per key_id, virtual time)
   + completion tokens (ceil(answer chars / 4)). A request is refused when the
   window is full, or for tpm when used + its prompt tokens > tpm (prompt alone
   > tpm -> 413 "Request too large"). A 429 is not counted as used.
-  Headers on 200 and 429: x-ratelimit-limit-requests (rpd, else 14400),
+  Headers on 200 and 429: x-ratelimit-limit-requests (rpd, else 1e9),
   x-ratelimit-remaining-requests (per day), x-ratelimit-reset-requests (until the
   oldest request of the day window expires), x-ratelimit-limit-tokens (tpm, else
-  6000), x-ratelimit-remaining-tokens (per minute), x-ratelimit-reset-tokens
+  1e9), x-ratelimit-remaining-tokens (per minute), x-ratelimit-reset-tokens
   (until the minute window is empty). An UNLIMITED budget is reported as always
   fully remaining with reset "0s", so clients never throttle on it.
   Durations are Go style ("940ms", "7.66s", "2m0s", "1h2m3.5s"); retry-after is
@@ -83,6 +87,9 @@ MODES = {"ok", "refuse", "length", "empty", "malformed", "badshape", "500", "503
          "429", "429day", "401", "slow", "timeout", "reset"}
 LIMITED = {"ok", "slow", "refuse", "length", "empty", "malformed", "badshape", "reset"}
 DEFAULT_DELAY = {"slow": 3000.0, "timeout": 60000.0}
+# what an unlimited budget reports as its limit and what remains: so large
+# that a client learning limits from headers is never held back by it
+UNLIMITED = 1000000000
 REFUSAL = "I'm sorry, but I cannot help with that. As an AI, I can't write this."
 FILLER = (
     "The meeting room was quiet and the afternoon light fell across the table. ",
@@ -148,7 +155,8 @@ def banned(text):
 
 
 def make_text(n, user, min_chars):
-    text = "Scenario #%d. %s" % (n, BANNED.sub("[...]", user.strip()) if banned(user) else user.strip())
+    user = user.strip()
+    text = "Scenario #%d. %s" % (n, BANNED.sub("[...]", user) if banned(user) else user)
     parts, size, i = [text, " "], len(text) + 1, n % len(FILLER)
     while size < min_chars:
         parts.append(FILLER[i])
@@ -268,11 +276,11 @@ class State:
         if a.rpd:
             req = (a.rpd, max(0, a.rpd - len(w.d)), godur(w.d[0] + 86400 - now) if w.d else "0s")
         else:
-            req = (14400, 14400, "0s")
+            req = (UNLIMITED, UNLIMITED, "0s")
         if a.tpm:
             tok = (a.tpm, max(0, a.tpm - w.tsum), godur(w.t[-1][0] + 60 - now) if w.t else "0s")
         else:
-            tok = (6000, 6000, "0s")
+            tok = (UNLIMITED, UNLIMITED, "0s")
         return {"x-ratelimit-limit-requests": req[0], "x-ratelimit-remaining-requests": req[1],
                 "x-ratelimit-reset-requests": req[2], "x-ratelimit-limit-tokens": tok[0],
                 "x-ratelimit-remaining-tokens": tok[1], "x-ratelimit-reset-tokens": tok[2]}
@@ -298,8 +306,8 @@ class State:
                        "minute (TPM): Limit %d, Requested %d, please reduce your message size "
                        "and try again. Visit https://console.groq.com/docs/rate-limits for more "
                        "information." % (model, a.tpm, ptok))
-                return 413, {"error": {"message": msg, "type": "tokens",
-                                       "code": "rate_limit_exceeded"}}, self.rl_headers(w, now), None
+                err = {"error": {"message": msg, "type": "tokens", "code": "rate_limit_exceeded"}}
+                return 413, err, self.rl_headers(w, now), None
             elif a.tpm and w.tsum + ptok > a.tpm:
                 need, wait = w.tsum + ptok - a.tpm, 0.0
                 for t, n in w.t:
@@ -384,7 +392,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_one_request(self):
         """A lean HTTP/1.1 request parser (http.server's email-based one costs ~100 us)."""
-        self.close_connection = True
+        self.close_connection, self.request_version = True, "HTTP/1.1"
         try:
             line = self.rfile.readline(65537)
             if not line:
@@ -415,16 +423,25 @@ class Handler(BaseHTTPRequestHandler):
         except socket.timeout:
             self.close_connection = True
 
-    def send(self, code, body, headers=None, ctype="application/json"):
+    def send(self, code, body, headers=None, ctype="application/json", half=False):
+        """One write per response (no Nagle stalls); half=True: cut the body, then RST."""
         if not isinstance(body, bytes):
             body = jdump(body) if ctype == "application/json" else str(body).encode()
         head = ["HTTP/1.1 %d %s" % (code, self.responses.get(code, ("",))[0]),
                 "Content-Type: " + ctype, "Content-Length: %d" % len(body)]
         head += ["%s: %s" % kv for kv in (headers or {}).items()]
-        if self.close_connection:
+        if self.close_connection or half:
             head.append("Connection: close")
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-        return body
+        elif self.request_version == "HTTP/1.0":
+            head.append("Connection: keep-alive")
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode()
+                         + (body[:len(body) // 2] if half else body))
+        if half:
+            time.sleep(0.02)  # let the half body leave before the RST
+            self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.rfile.close()
+            self.connection.close()
 
     def read_body(self):
         if "chunked" in self.headers.get("transfer-encoding", "").lower():
@@ -508,22 +525,19 @@ class Handler(BaseHTTPRequestHandler):
             st.by_key[kid] += 1
             if err is None:
                 st.prompts.append(user)
-        if not key_ok:
-            self.send(401, ERR_401)
-            return st.record(kid, req, 401)
-        if err:
-            self.error(400, err)
-            return st.record(kid, req, 400)
+        if not key_ok or err:  # stats/log are updated before answering: no race in tests
+            st.record(kid, req, 401 if not key_ok else 400)
+            return self.send(401, ERR_401) if not key_ok else self.error(400, err)
         spec = st.next_mode()
         mode = spec["mode"]
-        delay = (st.a.delay_ms + spec.get("delay_ms", DEFAULT_DELAY.get(mode, 0.0))) / 1000.0
+        delay = spec.get("delay_ms", DEFAULT_DELAY.get(mode, st.a.delay_ms)) / 1000.0
         finish, headers = None, None
         if mode in LIMITED:
             ptok = (sum(len(content_text(m["content"])) for m in msgs) + 3) // 4
             code, body, headers, finish = st.answer(kid, req, mode, ptok, user)
         elif mode == "timeout":
             time.sleep(delay)
-            self.close_connection = True
+            self.close_connection = True  # close without an answer
             return st.record(kid, req, "timeout")
         elif mode == "401":
             code, body = 401, ERR_401
@@ -536,28 +550,18 @@ class Handler(BaseHTTPRequestHandler):
         else:  # 429, 429day
             day, kind = mode == "429day", spec.get("kind", "rpm")
             wait = spec.get("retry_after", 578.016 if day else 2.0)
-            lim = (st.a.rpd or 14400) if day else (st.a.tpm or 6000) if kind == "tpm" \
-                else (st.a.rpm or 30)
-            body, h = rl_error(req["model"], "rpd" if day else kind, lim, lim if kind == "rpm"
-                               else lim - 50, 1 if kind == "rpm" or day else 120, wait)
+            lim = (st.a.rpd or UNLIMITED) if day else (st.a.tpm or UNLIMITED) if kind == "tpm" \
+                else (st.a.rpm or UNLIMITED)
+            tok = kind == "tpm" and not day
+            body, h = rl_error(req["model"], "rpd" if day else kind, lim, lim - 50 if tok else lim,
+                               120 if tok else 1, wait)
             headers, code = st.headers_for(kid), 429
             headers.update(h)
         if delay > 0:
             time.sleep(delay)
-        if code == 200 and mode == "reset":
-            data = jdump(body)
-            self.wfile.write(("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                              "Content-Length: %d\r\n" % len(data)).encode()
-                             + "".join("%s: %s\r\n" % kv for kv in headers.items()).encode()
-                             + b"\r\n" + data[:len(data) // 2])
-            time.sleep(0.02)  # let the half body leave before the RST
-            self.close_connection = True
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.rfile.close()
-            self.connection.close()
-            return st.record(kid, req, "reset")
-        self.send(code, body, headers)
-        st.record(kid, req, code, finish, mode)
+        half = code == 200 and mode == "reset"
+        st.record(kid, req, "reset" if half else code, finish, mode)
+        self.send(code, body, headers, half=half)
 
 
 class Server(ThreadingHTTPServer):

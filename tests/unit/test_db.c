@@ -1,0 +1,551 @@
+/* test_db.c — unit tests of opening the database (src/db.c): a fresh file
+ * is created 0600 in WAL mode at the current schema version, data
+ * survives a reopen, and what is not a scen database of a known version
+ * is refused with the right exit status and a message, never a crash. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "scen/db.h"
+#include "scen/util.h"
+
+static int saved_fd = -1;
+static FILE *cap_file;
+
+static void capture_start(void)
+{
+	fflush(stderr);
+	cap_file = tmpfile();
+	assert_non_null(cap_file);
+	saved_fd = dup(2);
+	dup2(fileno(cap_file), 2);
+}
+
+static char *capture_end(void)
+{
+	struct stat st;
+	char *s;
+	ssize_t n;
+
+	fflush(stderr);
+	dup2(saved_fd, 2);
+	close(saved_fd);
+	fstat(fileno(cap_file), &st);
+	s = xmalloc((size_t)st.st_size + 1);
+	n = pread(fileno(cap_file), s, (size_t)st.st_size, 0);
+	s[n > 0 ? n : 0] = 0;
+	fclose(cap_file);
+	return s;
+}
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/scen-test-db-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
+	int rc = system(cmd);
+
+	free(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+/* A new path in the temporary folder (malloc'd). */
+static char *path_for(const char *name)
+{
+	char *p = xasprintf("%s/%s", tmpdir, name);
+
+	unlink(p);
+	return p;
+}
+
+/* Deterministic test data, so a failure can be replayed. */
+static uint64_t rng_state = 0xdb5eed01ULL;
+
+static uint64_t rnd(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	rng_state = x;
+	return x;
+}
+
+static int64_t query_int(struct scen_db *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(scen_db_handle(db), sql, -1, &st,
+					    NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static char *query_text(struct scen_db *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(scen_db_handle(db), sql, -1, &st,
+					    NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+static struct scen_db *open_quiet(const char *path, int flags, int *code,
+				  char **err)
+{
+	struct scen_db *db;
+
+	capture_start();
+	db = scen_db_open(path, flags, code);
+	*err = capture_end();
+	return db;
+}
+
+static void test_fresh_database(void **state)
+{
+	char *path = path_for("fresh.db"), *err, *mode;
+	struct scen_db *db;
+	struct stat st;
+	int code = -1;
+	mode_t old = umask(0);	/* the mode must not depend on the umask */
+
+	db = open_quiet(path, 0, &code, &err);
+	umask(old);
+	assert_non_null(db);
+	assert_int_equal(code, 0);
+	assert_string_equal(err, "");
+	assert_string_equal(scen_db_path(db), path);
+	assert_true(scen_db_schema_version() >= 1);
+	assert_int_equal(query_int(db, "PRAGMA user_version"),
+			 scen_db_schema_version());
+	mode = query_text(db, "PRAGMA journal_mode");
+	assert_string_equal(mode, "wal");
+	free(mode);
+	assert_int_equal(query_int(db, "PRAGMA foreign_keys"), 1);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* the tables of the schema are there */
+	assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_schema "
+				   "WHERE type = 'table' AND name IN "
+				   "('scenarios', 'servings', 'jobs', 'calls',"
+				   " 'accounts', 'templates')"), 6);
+	scen_db_close(db);
+	scen_db_close(NULL);
+	free(err);
+	free(path);
+}
+
+/* The write-ahead log holds the same data: it is 0600 too. */
+static void test_wal_file_private(void **state)
+{
+	char *path = path_for("wal.db"), *wal = xasprintf("%s-wal", path);
+	char *err;
+	struct scen_db *db;
+	struct scen_acct_state a;
+	struct stat st;
+	int code;
+	mode_t old = umask(0);
+
+	db = open_quiet(path, 0, &code, &err);
+	assert_non_null(db);
+	assert_int_equal(scen_db_begin(db), 0);
+	assert_int_equal(scen_db_account_get(db, "groq-a", &a), 0);
+	assert_int_equal(scen_db_commit(db), 0);
+	umask(old);
+	if (stat(wal, &st) == 0)
+		assert_int_equal(st.st_mode & 07777, 0600);
+	scen_db_close(db);
+	free(err);
+	free(wal);
+	free(path);
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+	char *path = path_for("keep.db"), *err;
+	struct scen_db *db;
+	struct scen_acct_state a, b;
+	int code;
+
+	db = open_quiet(path, 0, &code, &err);
+	assert_non_null(db);
+	free(err);
+	assert_int_equal(scen_db_begin(db), 0);
+	assert_int_equal(scen_db_account_get(db, "groq-a", &a), 0);
+	assert_string_equal(a.breaker, "closed");
+	a.cooldown_until = 1800000123.5;
+	a.failures = 3;
+	snprintf(a.breaker, sizeof a.breaker, "open");
+	a.opened_at = 1800000100;
+	a.has_day = 1;
+	a.day_remaining = 14000;
+	a.day_seen_at = 1800000000;
+	a.day_reset_at = 1800000600;
+	assert_int_equal(scen_db_account_put(db, "groq-a", &a), 0);
+	assert_int_equal(scen_db_event(db, "auth_failed", "groq-a", "x"), 0);
+	scen_db_count(db, "call.ok", 2);
+	scen_db_count(db, "call.ok", 3);
+	assert_true(scen_db_call_reserve(db, "groq-a", 1800000000, 100, 0) >
+		    0);
+	assert_int_equal(scen_db_commit(db), 0);
+	scen_db_close(db);
+
+	db = open_quiet(path, 0, &code, &err);
+	assert_non_null(db);
+	assert_int_equal(code, 0);
+	assert_string_equal(err, "");
+	free(err);
+	assert_int_equal(scen_db_account_get(db, "groq-a", &b), 0);
+	assert_true(b.cooldown_until == 1800000123.5);
+	assert_int_equal(b.failures, 3);
+	assert_string_equal(b.breaker, "open");
+	assert_true(b.has_day);
+	assert_int_equal(b.day_remaining, 14000);
+	assert_true(b.day_reset_at == 1800000600);
+	assert_false(b.has_tok);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM events WHERE "
+				   "kind = 'auth_failed'"), 1);
+	assert_int_equal(query_int(db, "SELECT sum(n) FROM counters WHERE "
+				   "name = 'call.ok'"), 5);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM calls"), 1);
+	assert_int_equal(query_int(db, "PRAGMA user_version"),
+			 scen_db_schema_version());
+	scen_db_close(db);
+
+	/* read-only sees the same */
+	db = open_quiet(path, SCEN_DB_READONLY, &code, &err);
+	assert_non_null(db);
+	assert_int_equal(code, 0);
+	assert_int_equal(scen_db_account_get(db, "groq-a", &b), 0);
+	assert_int_equal(b.failures, 3);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM calls"), 1);
+	scen_db_close(db);
+	free(err);
+	free(path);
+}
+
+/* A rolled back transaction leaves nothing, counters included. */
+static void test_rollback_keeps_nothing(void **state)
+{
+	char *path = path_for("rollback.db"), *err;
+	struct scen_db *db;
+	int code;
+
+	db = open_quiet(path, 0, &code, &err);
+	assert_non_null(db);
+	assert_int_equal(scen_db_begin(db), 0);
+	scen_db_count(db, "call.ok", 7);
+	assert_true(scen_db_call_reserve(db, "a", 1800000000, 1, 0) > 0);
+	scen_db_rollback(db);
+	assert_int_equal(scen_db_begin(db), 0);
+	assert_int_equal(scen_db_commit(db), 0);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM calls"), 0);
+	assert_int_equal(query_int(db, "SELECT count(*) FROM counters"), 0);
+	scen_db_close(db);
+	free(err);
+	free(path);
+}
+
+/* A database written by a newer scen (user_version above ours) is
+ * refused with exit status 78 and a message naming the file; it is not
+ * changed. */
+static void test_newer_schema_refused(void **state)
+{
+	char *path = path_for("newer.db"), *err, *sql;
+	struct scen_db *db;
+	sqlite3 *h;
+	int code = 0, newer = scen_db_schema_version() + 1;
+
+	db = open_quiet(path, 0, &code, &err);
+	assert_non_null(db);
+	scen_db_close(db);
+	free(err);
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	sql = xasprintf("PRAGMA user_version = %d", newer);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	free(sql);
+
+	db = open_quiet(path, 0, &code, &err);
+	assert_null(db);
+	assert_int_equal(code, 78);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "newer"));
+	free(err);
+	db = open_quiet(path, SCEN_DB_READONLY, &code, &err);
+	assert_null(db);
+	assert_int_equal(code, 78);
+	assert_non_null(strstr(err, path));
+	free(err);
+
+	/* still at the newer version */
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), newer);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	free(path);
+}
+
+static void write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(p, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}
+
+static int same_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = xmalloc(n + 1);
+	size_t got;
+	int same;
+
+	assert_non_null(f);
+	got = fread(buf, 1, n + 1, f);
+	fclose(f);
+	same = got == n && memcmp(buf, p, n) == 0;
+	free(buf);
+	return same;
+}
+
+/* Refuses path (read-write and read-only) with 74, a message naming it,
+ * and the file unchanged. */
+static void refuse_74(const char *path, const void *content, size_t n)
+{
+	char *err;
+	struct scen_db *db;
+	int code;
+
+	for (int ro = 0; ro < 2; ro++) {
+		code = 0;
+		db = open_quiet(path, ro ? SCEN_DB_READONLY : 0, &code, &err);
+		if (db)
+			fail_msg("%s opened (%s)", path, ro ? "ro" : "rw");
+		assert_int_equal(code, 74);
+		if (!strstr(err, path))
+			fail_msg("message does not name the file: %s", err);
+		free(err);
+		if (content && !same_file(path, content, n))
+			fail_msg("%s was changed", path);
+	}
+}
+
+static void test_random_bytes_refused(void **state)
+{
+	char *path = path_for("random.db");
+	unsigned char buf[8192];
+
+	for (int trial = 0; trial < 20; trial++) {
+		size_t n = 100 + (size_t)(rnd() % (sizeof buf - 100));
+
+		for (size_t i = 0; i < n; i += 8) {
+			uint64_t r = rnd();
+
+			memcpy(buf + i, &r, n - i < 8 ? n - i : 8);
+		}
+		write_file(path, buf, n);
+		refuse_74(path, buf, n);
+	}
+	free(path);
+}
+
+static void test_text_file_refused(void **state)
+{
+	char *path = path_for("scen.yaml");
+	static const char text[] =
+		"database: scen.db\nprovider:\n  model: m\n"
+		"# a config given where the database was expected\n";
+
+	write_file(path, text, sizeof text - 1);
+	refuse_74(path, text, sizeof text - 1);
+	free(path);
+}
+
+/* The SQLite magic followed by garbage: a corrupt database. */
+static void test_corrupt_header_refused(void **state)
+{
+	char *path = path_for("corrupt.db");
+	unsigned char buf[4096];
+
+	for (int trial = 0; trial < 20; trial++) {
+		for (size_t i = 0; i < sizeof buf; i += 8) {
+			uint64_t r = rnd();
+
+			memcpy(buf + i, &r, 8);
+		}
+		memcpy(buf, "SQLite format 3", 16);
+		write_file(path, buf, sizeof buf);
+		refuse_74(path, buf, sizeof buf);
+	}
+	free(path);
+}
+
+/* A real database cut short (as by a full disk) is refused, not
+ * crashed on. */
+static void test_truncated_database_refused(void **state)
+{
+	char *path = path_for("cut.db"), *err;
+	struct scen_db *db;
+	struct stat st;
+	int code;
+
+	db = open_quiet(path, 0, &code, &err);
+	assert_non_null(db);
+	free(err);
+	scen_db_close(db);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 4096);
+	assert_int_equal(truncate(path, 3000), 0);
+	db = open_quiet(path, 0, &code, &err);
+	if (db) {
+		/* SQLite may open it; reading the schema must then fail */
+		scen_db_close(db);
+		fail_msg("a database cut to 3000 bytes opened");
+	}
+	assert_int_equal(code, 74);
+	free(err);
+	free(path);
+}
+
+static void test_missing_file_read_only(void **state)
+{
+	char *path = path_for("missing.db"), *err;
+	struct scen_db *db;
+	int code = 0;
+
+	db = open_quiet(path, SCEN_DB_READONLY, &code, &err);
+	assert_null(db);
+	assert_int_equal(code, 74);
+	assert_non_null(strstr(err, path));
+	assert_int_equal(access(path, F_OK), -1);	/* not created */
+	free(err);
+	free(path);
+}
+
+static void test_missing_folder(void **state)
+{
+	char *path = xasprintf("%s/no/such/folder/scen.db", tmpdir), *err;
+	struct scen_db *db;
+	int code = 0;
+
+	db = open_quiet(path, 0, &code, &err);
+	assert_null(db);
+	assert_int_equal(code, 74);
+	assert_non_null(strstr(err, path));
+	free(err);
+	free(path);
+}
+
+static void test_folder_as_database(void **state)
+{
+	char *err;
+	struct scen_db *db;
+	int code = 0;
+
+	db = open_quiet(tmpdir, 0, &code, &err);
+	assert_null(db);
+	assert_int_equal(code, 74);
+	assert_non_null(strstr(err, tmpdir));
+	free(err);
+}
+
+/* An empty file (as touch(1) leaves) is a new database; read-only, it
+ * cannot be migrated and is refused. */
+static void test_empty_file(void **state)
+{
+	char *path = path_for("empty.db"), *err;
+	struct scen_db *db;
+	int code = 0;
+
+	write_file(path, "", 0);
+	db = open_quiet(path, SCEN_DB_READONLY, &code, &err);
+	assert_null(db);
+	assert_int_equal(code, 74);
+	assert_non_null(strstr(err, path));
+	free(err);
+	db = open_quiet(path, 0, &code, &err);
+	assert_non_null(db);
+	assert_int_equal(code, 0);
+	assert_int_equal(query_int(db, "PRAGMA user_version"),
+			 scen_db_schema_version());
+	scen_db_close(db);
+	free(err);
+	free(path);
+}
+
+/* Two connections to one file share it (several scen-serve-stdin). */
+static void test_two_connections(void **state)
+{
+	char *path = path_for("two.db"), *err;
+	struct scen_db *a, *b;
+	int code;
+
+	a = open_quiet(path, 0, &code, &err);
+	free(err);
+	b = open_quiet(path, 0, &code, &err);
+	free(err);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_int_equal(scen_db_begin(a), 0);
+	assert_true(scen_db_call_reserve(a, "x", 1800000000, 5, 0) > 0);
+	assert_int_equal(scen_db_commit(a), 0);
+	assert_int_equal(query_int(b, "SELECT count(*) FROM calls"), 1);
+	scen_db_close(a);
+	scen_db_close(b);
+	free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fresh_database),
+		cmocka_unit_test(test_wal_file_private),
+		cmocka_unit_test(test_reopen_keeps_data),
+		cmocka_unit_test(test_rollback_keeps_nothing),
+		cmocka_unit_test(test_newer_schema_refused),
+		cmocka_unit_test(test_random_bytes_refused),
+		cmocka_unit_test(test_text_file_refused),
+		cmocka_unit_test(test_corrupt_header_refused),
+		cmocka_unit_test(test_truncated_database_refused),
+		cmocka_unit_test(test_missing_file_read_only),
+		cmocka_unit_test(test_missing_folder),
+		cmocka_unit_test(test_folder_as_database),
+		cmocka_unit_test(test_empty_file),
+		cmocka_unit_test(test_two_connections),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
