@@ -33,7 +33,8 @@ UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC = $(sort $(wildcard tests/bench/bench_*.c))
 BENCH_BINS = $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps check check-unit check-e2e demo bench install clean lint
+.PHONY: all deps check check-fast check-sanitize check-valgrind check-long \
+	fuzz demo bench bench-day install clean lint unit-bins
 
 all: $(BINS)
 
@@ -62,9 +63,40 @@ $(B)/bench/%: tests/bench/%.c $(B)/libscen.a
 deps:
 	@tests/lib/install-deps.sh
 
+# make check: every test on the normal build, then again on a build with
+# AddressSanitizer and UndefinedBehaviorSanitizer, then the fuzz targets'
+# seed and regression inputs; one summary line at the end.
 check: deps
 	@$(MAKE) --no-print-directory all unit-bins
+	@$(MAKE) --no-print-directory B=build-san \
+		OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		all unit-bins
+	@tests/run-tests.sh --sanitize $(B) build-san
+
+# the normal build's tests alone
+check-fast: deps
+	@$(MAKE) --no-print-directory all unit-bins
 	@tests/run-tests.sh $(B)
+
+check-sanitize: deps
+	@$(MAKE) --no-print-directory B=build-san \
+		OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		all unit-bins
+	@tests/run-tests.sh build-san
+
+# the end-to-end tests with every command under valgrind's memcheck
+check-valgrind: deps
+	@$(MAKE) --no-print-directory all unit-bins
+	@SCEN_VALGRIND=1 tests/run-tests.sh $(B) e2e
+
+# what takes minutes: the crash test's many kills, a million-line load
+check-long: deps
+	@$(MAKE) --no-print-directory all unit-bins
+	@SCEN_LONG=1 tests/run-tests.sh $(B) long
+
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@tests/fuzz/run-fuzz.sh $(B) $(FUZZ_SECONDS)
 
 unit-bins: $(UNIT_BINS)
 
@@ -75,6 +107,11 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@tests/bench/run-bench.sh $(B)
+
+# a day of a study in a few minutes: normal, outage, disaster
+bench-day: deps
+	@$(MAKE) --no-print-directory all
+	@tests/bench/run-bench.sh $(B) day
 
 lint:
 	mandoc -T lint -W warning man/*
@@ -87,4 +124,4 @@ install: all
 		s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s; done
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) build-san

@@ -70,7 +70,10 @@ int main(int argc, char **argv)
 	};
 	int formats = 0, bad = 0, c;
 	scen_set_progname(argv[0]);
-	while ((c = getopt_long(argc, argv, "c:qv", longopts, NULL)) != -1) {
+	for (;;) {
+		c = getopt_long(argc, argv, "c:qv", longopts, NULL);
+		if (c == -1)
+			break;
 		switch (c) {
 		case OPT_CHECK:
 			o.format = SCEN_STATS_CHECK;

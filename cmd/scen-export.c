@@ -86,7 +86,10 @@ int main(int argc, char **argv)
 	double now = scen_now();
 	int c;
 	scen_set_progname(argv[0]);
-	while ((c = getopt_long(argc, argv, "c:qv", longopts, NULL)) != -1) {
+	for (;;) {
+		c = getopt_long(argc, argv, "c:qv", longopts, NULL);
+		if (c == -1)
+			break;
 		switch (c) {
 		case OPT_EXPERIMENT:
 			o.filter.experiment = optarg;
@@ -114,8 +117,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TIER:
 			if (scen_tier_from_name(optarg) < 0)
-				return bad("--tier '%s': expected cache, fresh, "
-					   "pool or relaxed", optarg);
+				return bad("--tier '%s': expected cache, "
+					   "fresh, pool or relaxed", optarg);
 			o.filter.tier = optarg;
 			break;
 		case OPT_UNTIL:

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scen/hash.h"
+
 enum rstmt_id {
 	RS_BEGIN,
 	RS_END,
@@ -33,7 +35,7 @@ static const char *const rstmt_sql[RS_COUNT] = {
 	/* jobs_created */
 	[RS_JOBS] = "SELECT created_at, coalesce(started_at, 0),"
 		" coalesce(finished_at, 0), state, origin FROM jobs"
-		" WHERE created_at >= ?1 ORDER BY created_at",
+		" WHERE created_at >= ?1",
 	/* jobs_open (partial index) */
 	[RS_QUEUE] = "SELECT count(*) FILTER (WHERE state = 'queued'),"
 		" count(*) FILTER (WHERE state = 'running'),"
@@ -52,20 +54,24 @@ static const char *const rstmt_sql[RS_COUNT] = {
 		" coalesce(sum(tokens) FILTER (WHERE status <> 429"
 		"  AND at > ?2 - 60), 0)"
 		" FROM calls WHERE account = ?1 AND at >= min(?2 - 3600, ?3)",
-	/* the pool rows only, through scenarios_created (named: with the
-	 * statistics of ANALYZE the planner may scan every scenario) */
+	/* the pool rows only, through scenarios_created: likelihood() tells
+	 * the planner that few rows are pool rows (with ANALYZE statistics
+	 * it assumes half, and scans every scenario); the group keys are
+	 * expressions so that scenarios_version does not look cheaper for
+	 * their order */
 	[RS_POOL] = "SELECT version, experiment, template,"
 		" count(*) FILTER (WHERE created_at >= ?1),"
 		" count(*) FILTER (WHERE created_at < ?1),"
 		" coalesce(min(created_at) FILTER (WHERE created_at >= ?1), 0),"
 		" coalesce(max(created_at) FILTER (WHERE created_at >= ?1), 0)"
-		" FROM scenarios INDEXED BY scenarios_created"
-		" WHERE origin = 'pool' AND serves = 0"
-		" AND quarantined = 0"
-		" GROUP BY version, experiment, template"
+		" FROM scenarios WHERE likelihood(origin = 'pool', 0.01)"
+		" AND serves = 0 AND quarantined = 0"
+		" GROUP BY +version, +experiment, +template"
 		" ORDER BY experiment, template, version",
-	[RS_TOTALS] = "SELECT (SELECT count(*) FROM scenarios),"
-		" (SELECT count(*) FROM servings),"
+	/* scen never deletes rows: the highest row id is the count, found
+	 * in the b-tree without reading 10 million rows */
+	[RS_TOTALS] = "SELECT (SELECT coalesce(max(id), 0) FROM scenarios),"
+		" (SELECT coalesce(max(id), 0) FROM servings),"
 		" (SELECT count(*) FROM templates)",
 	/* servings_time */
 	[RS_FRESH_BY_TPL] = "SELECT experiment, template, count(*)"
@@ -85,9 +91,6 @@ struct scen_report *scen_report_new(struct scen_db *db)
 	struct scen_report *r = xcalloc(1, sizeof *r);
 	r->db = db;
 	r->h = scen_db_handle(db);
-	/* Reports read much of the file: through a memory map, a page costs
-	 * no read() call. Only this connection's reads change. */
-	sqlite3_exec(r->h, "PRAGMA mmap_size = 1073741824", NULL, NULL, NULL);
 	return r;
 }
 
@@ -149,7 +152,12 @@ void scen_report_end(struct scen_report *r)
 {
 	if (!r->in_tx)
 		return;
-	report_run(r, RS_END);
+	/* a read transaction has nothing to lose: end it quietly */
+	sqlite3_stmt *st = report_stmt(r, RS_END);
+	if (!st || sqlite3_step(st) != SQLITE_DONE)
+		sqlite3_exec(r->h, "ROLLBACK", NULL, NULL, NULL);
+	if (st)
+		sqlite3_reset(st);
 	r->in_tx = 0;
 }
 
@@ -188,6 +196,13 @@ static int loop_end(struct scen_report *r, sqlite3_stmt *st, int rc)
 	return 0;
 }
 
+/* Steps st: whether a row is ready (*rc says why not). */
+static int step_row(sqlite3_stmt *st, int *rc)
+{
+	*rc = sqlite3_step(st);
+	return *rc == SQLITE_ROW;
+}
+
 static const char *col_text(sqlite3_stmt *st, int i)
 {
 	const char *s = (const char *)sqlite3_column_text(st, i);
@@ -203,7 +218,7 @@ int scen_report_counters(struct scen_report *r, int64_t from_hour,
 	sqlite3_bind_int64(st, 1, from_hour);
 	sqlite3_bind_int64(st, 2, to_hour);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while (step_row(st, &rc))
 		fn(ctx, sqlite3_column_int64(st, 0), col_text(st, 1),
 		   sqlite3_column_int64(st, 2));
 	return loop_end(r, st, rc);
@@ -218,7 +233,7 @@ int scen_report_jobs(struct scen_report *r, double since,
 		return -1;
 	sqlite3_bind_double(st, 1, since);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (step_row(st, &rc)) {
 		struct scen_job_times j = {
 			.created_at = sqlite3_column_double(st, 0),
 			.started_at = sqlite3_column_double(st, 1),
@@ -309,7 +324,7 @@ int scen_report_pool(struct scen_report *r, double cutoff,
 		return -1;
 	sqlite3_bind_double(st, 1, cutoff);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (step_row(st, &rc)) {
 		struct scen_pool_row p = {
 			.version = col_text(st, 0),
 			.experiment = col_text(st, 1),
@@ -350,7 +365,7 @@ int scen_report_fresh_by_template(struct scen_report *r, double since,
 		return -1;
 	sqlite3_bind_double(st, 1, since);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while (step_row(st, &rc))
 		fn(ctx, col_text(st, 0), col_text(st, 1),
 		   sqlite3_column_int64(st, 2));
 	return loop_end(r, st, rc);
@@ -436,8 +451,9 @@ long scen_report_verify(struct scen_report *r,
 	struct strbuf detail;
 	sb_init(&detail);
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
-		if (((checks[i].need & NEED_MAX_SERVES) && o->max_serves <= 0) ||
-		    ((checks[i].need & NEED_NO_REPEAT) && !o->no_repeat))
+		int need = checks[i].need;
+		if (((need & NEED_MAX_SERVES) && o->max_serves <= 0) ||
+		    ((need & NEED_NO_REPEAT) && !o->no_repeat))
 			continue;
 		sqlite3_stmt *st;
 		if (sqlite3_prepare_v2(r->h, checks[i].sql, -1, &st, NULL) !=
@@ -453,13 +469,18 @@ long scen_report_verify(struct scen_report *r,
 		long n = 0;
 		int rc;
 		sb_reset(&detail);
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		while (step_row(st, &rc)) {
 			if (n++ < VERIFY_DETAIL_LINES) {
 				sb_adds(&detail, col_text(st, 0));
 				sb_addc(&detail, '\n');
 			}
 		}
-		if (rc != SQLITE_DONE) {
+		if (rc != SQLITE_DONE && (rc & 0xff) == SQLITE_CORRUPT) {
+			/* a damaged file is what --verify is for: a problem
+			 * to report, not a reason to stop */
+			if (n++ < VERIFY_DETAIL_LINES)
+				sb_addf(&detail, "%s\n", sqlite3_errmsg(r->h));
+		} else if (rc != SQLITE_DONE) {
 			report_fail(r, st);
 			sqlite3_finalize(st);
 			total = -1;
@@ -526,7 +547,7 @@ static const struct scen_column scenarios_cols[] = {
 	{"job", "j.jid", SCEN_COL_TEXT},
 };
 
-/* Templates: t = templates, u = use by servings, g = generations. */
+/* Templates: t = templates, u = their use (see version_use). */
 static const struct scen_column templates_cols[] = {
 	{"version", "t.version", SCEN_COL_TEXT},
 	{"experiment", "t.experiment", SCEN_COL_TEXT},
@@ -540,12 +561,12 @@ static const struct scen_column templates_cols[] = {
 	{"factors", "t.factors", SCEN_COL_JSON},
 	{"position", "t.position", SCEN_COL_JSON},
 	{"registered_at", "t.registered_at", SCEN_COL_TIME},
-	{"scenarios", "coalesce(g.n, 0)", SCEN_COL_INT},
-	{"first_generated", "g.first", SCEN_COL_TIME},
-	{"last_generated", "g.last", SCEN_COL_TIME},
-	{"servings", "coalesce(u.n, 0)", SCEN_COL_INT},
-	{"first_used", "u.first", SCEN_COL_TIME},
-	{"last_used", "u.last", SCEN_COL_TIME},
+	{"scenarios", "coalesce(u.scenarios, 0)", SCEN_COL_INT},
+	{"first_generated", "u.first_generated", SCEN_COL_TIME},
+	{"last_generated", "u.last_generated", SCEN_COL_TIME},
+	{"servings", "coalesce(u.servings, 0)", SCEN_COL_INT},
+	{"first_used", "u.first_used", SCEN_COL_TIME},
+	{"last_used", "u.last_used", SCEN_COL_TIME},
 };
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
@@ -571,6 +592,105 @@ struct scen_rows {
 	struct scen_report *r;
 	sqlite3_stmt *st;
 };
+
+/* One version's use, counted in version_use. */
+struct use {
+	int64_t n[2];		/* servings, scenarios */
+	double first[2], last[2];
+};
+
+/* Adds the rows of sql (version, time) to the uses of kind k. */
+static int count_use(struct scen_report *r, const char *sql, int k,
+		     struct scen_map *ix, struct use **u, size_t *nu,
+		     size_t *cap)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(r->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return scen_error("%s: cannot prepare \"%s\": %s",
+				  scen_db_path(r->db), sql,
+				  sqlite3_errmsg(r->h));
+	int rc;
+	while (step_row(st, &rc)) {
+		const char *v = col_text(st, 0);
+		double t = sqlite3_column_double(st, 1);
+		int created;
+		uint64_t *slot = scen_map_put(ix, v, strlen(v) + 1, &created);
+		if (created) {
+			XGROW(*u, *nu + 1, *cap);
+			memset(&(*u)[*nu], 0, sizeof **u);
+			*slot = (*nu)++;
+		}
+		struct use *x = &(*u)[*slot];
+		if (!x->n[k]++ || t < x->first[k])
+			x->first[k] = t;
+		if (x->n[k] == 1 || t > x->last[k])
+			x->last[k] = t;
+	}
+	if (rc != SQLITE_DONE)
+		report_fail(r, st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Fills temp.scen_version_use with each template version's servings and
+ * scenarios, their count and first and last time. GROUP BY over millions
+ * of servings would sort them all (hundreds of MB and half a minute at 10
+ * million); one pass adding up into a map of the few versions costs a
+ * plain scan and no memory. A TEMP table leaves the database untouched.
+ */
+static int version_use(struct scen_report *r)
+{
+	struct scen_map ix;
+	struct use *u = NULL;
+	size_t nu = 0, cap = 0;
+	int rc;
+	scen_map_init(&ix);
+	rc = count_use(r, "SELECT version, served_at FROM servings", 0, &ix,
+		       &u, &nu, &cap);
+	if (!rc)
+		rc = count_use(r, "SELECT version, created_at FROM scenarios",
+			       1, &ix, &u, &nu, &cap);
+	sqlite3_stmt *ins = NULL;
+	if (!rc && (sqlite3_exec(r->h, "CREATE TEMP TABLE IF NOT EXISTS"
+				 " scen_version_use(version TEXT PRIMARY KEY,"
+				 " servings, first_used, last_used, scenarios,"
+				 " first_generated, last_generated);"
+				 "DELETE FROM temp.scen_version_use",
+				 NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(r->h, "INSERT INTO temp.scen_version_use"
+				       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+				       -1, &ins, NULL) != SQLITE_OK))
+		rc = scen_error("%s: cannot count the template versions' "
+				"use: %s", scen_db_path(r->db),
+				sqlite3_errmsg(r->h));
+	for (size_t i = 0; !rc && i < ix.cap; i++) {
+		const struct scen_map_slot *sl = &ix.slots[i];
+		if (!sl->hash)
+			continue;
+		const struct use *x = &u[sl->value];
+		sqlite3_bind_text(ins, 1, sl->key, -1, SQLITE_STATIC);
+		for (int k = 0; k < 2; k++) {
+			sqlite3_bind_int64(ins, 2 + 3 * k, x->n[k]);
+			if (x->n[k]) {
+				sqlite3_bind_double(ins, 3 + 3 * k,
+						    x->first[k]);
+				sqlite3_bind_double(ins, 4 + 3 * k,
+						    x->last[k]);
+			} else {
+				sqlite3_bind_null(ins, 3 + 3 * k);
+				sqlite3_bind_null(ins, 4 + 3 * k);
+			}
+		}
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			rc = report_fail(r, ins);
+		sqlite3_reset(ins);
+	}
+	sqlite3_finalize(ins);
+	free(u);
+	scen_map_release(&ix);
+	return rc;
+}
 
 /* The parameters of an export statement: fixed numbers, so that a
  * filter's clause and its binding agree whichever filters are given. */
@@ -618,15 +738,13 @@ struct scen_rows *scen_report_rows(struct scen_report *r,
 		pfx = "s.";
 		break;
 	case SCEN_EXPORT_TEMPLATES:
+		if (version_use(r) < 0) {
+			sb_release(&sql);
+			return NULL;
+		}
 		sb_adds(&sql, " FROM templates t"
-			" LEFT JOIN (SELECT version, count(*) AS n,"
-			" min(served_at) AS first, max(served_at) AS last"
-			" FROM servings GROUP BY version) u"
-			" ON u.version = t.version"
-			" LEFT JOIN (SELECT version, count(*) AS n,"
-			" min(created_at) AS first, max(created_at) AS last"
-			" FROM scenarios GROUP BY version) g"
-			" ON g.version = t.version");
+			" LEFT JOIN temp.scen_version_use u"
+			" ON u.version = t.version");
 		pfx = "t.";
 		break;
 	}

@@ -68,8 +68,10 @@ static void add_ms(struct strbuf *sb, double ms)
 	int frac = (int)(v % 1000);
 	if (!frac)
 		return;
-	char f[5] = {'.', (char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
-		     (char)('0' + frac % 10), 0};
+	char f[5] = {
+		'.', (char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
+		(char)('0' + frac % 10), 0
+	};
 	int n = 4;
 	while (f[n - 1] == '0')
 		n--;
@@ -176,7 +178,9 @@ int scen_export(const struct scen_config *cfg, struct scen_db *db,
 	size_t ncols;
 	const struct scen_column *cols = scen_export_columns(o->what, &ncols);
 	struct scen_report *r = scen_report_new(db);
-	struct scen_rows *rows = scen_report_rows(r, o->what, &o->filter);
+	/* one snapshot, also for the version counts of --what templates */
+	struct scen_rows *rows = scen_report_begin(r) < 0 ? NULL
+		: scen_report_rows(r, o->what, &o->filter);
 	struct strbuf sb;
 	long n = 0;
 	int rc = 0;
@@ -233,6 +237,7 @@ int scen_export(const struct scen_config *cfg, struct scen_db *db,
 		*o->rows_written = n;
 	sb_release(&sb);
 	scen_rows_free(rows);
+	scen_report_end(r);
 	scen_report_free(r);
 	return rc;
 }

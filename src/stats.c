@@ -109,7 +109,7 @@ struct stats {
 	char **advice;
 	size_t nadvice, capadvice;
 	enum scen_level level;
-	/* fresh jobs since the widest window's start, oldest first */
+	/* fresh jobs since the widest window's start */
 	double *jcreated, *jwait, *jproc;
 	size_t njobs, capjobs;
 	/* misses per template over the day, for the advice */
@@ -132,22 +132,74 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The nearest-rank index of the p-quantile among n values. */
+static size_t rank_index(size_t n, double p)
+{
+	double rank = ceil(p * (double)n);
+	size_t i = rank < 1 ? 0 : (size_t)rank - 1;
+	return i < n ? i : n - 1;
+}
+
 double scen_percentile(double *v, size_t n, double p)
 {
 	if (!n)
 		return NAN;
 	qsort(v, n, sizeof *v, cmp_double);
-	double rank = ceil(p * (double)n);
-	size_t i = rank < 1 ? 0 : (size_t)rank - 1;
-	return v[i < n ? i : n - 1];
+	return v[rank_index(n, p)];
 }
 
+/* Moves the k-th smallest of v[0..n) to v[k], smaller ones before it and
+ * larger ones after (quickselect: linear on average, where sorting the
+ * week's hundreds of thousands of jobs is not). */
+static double select_k(double *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		/* the median of three as the pivot, at hi */
+		if (v[mid] < v[lo]) {
+			double t = v[mid]; v[mid] = v[lo]; v[lo] = t;
+		}
+		if (v[hi] < v[lo]) {
+			double t = v[hi]; v[hi] = v[lo]; v[lo] = t;
+		}
+		if (v[mid] < v[hi]) {
+			double t = v[mid]; v[mid] = v[hi]; v[hi] = t;
+		}
+		double pivot = v[hi];
+		size_t store = lo;
+		for (size_t i = lo; i < hi; i++)
+			if (v[i] < pivot) {
+				double t = v[i]; v[i] = v[store]; v[store] = t;
+				store++;
+			}
+		double t = v[store]; v[store] = v[hi]; v[hi] = t;
+		if (store == k)
+			break;
+		if (store < k)
+			lo = store + 1;
+		else
+			hi = store - 1;
+	}
+	return v[k];
+}
+
+/* p50, p95 and max of v (reordered). */
 static void dist_of(struct dist *d, double *v, size_t n)
 {
 	d->n = (long)n;
-	d->p50 = scen_percentile(v, n, 0.5);
-	d->p95 = scen_percentile(v, n, 0.95);
-	d->max = n ? v[n - 1] : NAN;
+	if (!n) {
+		d->p50 = d->p95 = d->max = NAN;
+		return;
+	}
+	d->max = v[0];
+	for (size_t i = 1; i < n; i++)
+		if (v[i] > d->max)
+			d->max = v[i];
+	size_t k95 = rank_index(n, 0.95);
+	d->p95 = select_k(v, n, k95);
+	/* everything before k95 is no larger: p50 is among them */
+	d->p50 = select_k(v, k95 + 1, rank_index(n, 0.5));
 }
 
 void scen_prom_label(struct strbuf *sb, const char *s)
@@ -348,35 +400,53 @@ static void on_job(void *ctx, const struct scen_job_times *j)
 	s->njobs++;
 }
 
-/* First job index created at or after t (jobs are oldest first). */
-static size_t job_index(const struct stats *s, double t)
+/* The wait and processing time distributions of the jobs created at or
+ * after from. */
+static void job_dists(const struct stats *s, double from, struct dist *wait,
+		      struct dist *proc)
 {
-	size_t lo = 0, hi = s->njobs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->jcreated[mid] < t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	double *v = xmalloc((s->njobs ? s->njobs : 1) * sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; i < s->njobs; i++)
+		if (s->jcreated[i] >= from)
+			v[n++] = s->jwait[i];
+	dist_of(wait, v, n);
+	n = 0;
+	for (size_t i = 0; i < s->njobs; i++)
+		if (s->jcreated[i] >= from && !isnan(s->jproc[i]))
+			v[n++] = s->jproc[i];
+	dist_of(proc, v, n);
+	free(v);
 }
 
-/* The wait and processing time distributions of jobs [a, b). */
-static void job_dists(const struct stats *s, size_t a, size_t b,
-		      struct dist *wait, struct dist *proc)
+/* The wait distribution of each hour of the charts: the jobs bucketed by
+ * hour (a counting sort), then each bucket's quantiles. */
+static void hour_dists(struct stats *s)
 {
-	size_t n = b > a ? b - a : 0, np = 0;
-	double *v = xmalloc((n ? n : 1) * sizeof *v);
-	memcpy(v, s->jwait + a, n * sizeof *v);
-	dist_of(wait, v, n);
-	if (proc) {
-		for (size_t i = a; i < b; i++)
-			if (!isnan(s->jproc[i]))
-				v[np++] = s->jproc[i];
-		dist_of(proc, v, np);
+	size_t *start = xcalloc(s->nhours + 1, sizeof *start);
+	double *v = xmalloc((s->njobs ? s->njobs : 1) * sizeof *v);
+	for (size_t i = 0; i < s->njobs; i++) {
+		int64_t h = (int64_t)floor(s->jcreated[i] / 3600) -
+			    s->first_hour;
+		if (h >= 0 && h < (int64_t)s->nhours)
+			start[h + 1]++;
 	}
+	for (size_t h = 0; h < s->nhours; h++)
+		start[h + 1] += start[h];
+	size_t *fill = xmalloc((s->nhours + 1) * sizeof *fill);
+	memcpy(fill, start, (s->nhours + 1) * sizeof *fill);
+	for (size_t i = 0; i < s->njobs; i++) {
+		int64_t h = (int64_t)floor(s->jcreated[i] / 3600) -
+			    s->first_hour;
+		if (h >= 0 && h < (int64_t)s->nhours)
+			v[fill[h]++] = s->jwait[i];
+	}
+	for (size_t h = 0; h < s->nhours; h++)
+		dist_of(&s->hours[h].wait, v + start[h],
+			start[h + 1] - start[h]);
+	free(fill);
 	free(v);
+	free(start);
 }
 
 static struct pool_tpl *pool_entry(struct stats *s, const char *e,
@@ -463,13 +533,8 @@ static int collect(struct stats *s, struct scen_report *r)
 	    scen_report_jobs(r, earliest, on_job, s) < 0)
 		return -1;
 	for (int i = 0; i < s->nwin; i++)
-		job_dists(s, job_index(s, s->w[i].from), s->njobs,
-			  &s->w[i].wait, &s->w[i].proc);
-	for (size_t h = 0; h < s->nhours; h++) {
-		double t0 = (double)(s->first_hour + (int64_t)h) * 3600;
-		job_dists(s, job_index(s, t0), job_index(s, t0 + 3600),
-			  &s->hours[h].wait, NULL);
-	}
+		job_dists(s, s->w[i].from, &s->w[i].wait, &s->w[i].proc);
+	hour_dists(s);
 
 	s->day_start = scen_quota_day_start(cfg, s->now);
 	s->nacct = cfg->provider.naccounts;
@@ -554,22 +619,32 @@ static void judge_alerts(struct stats *s)
 		const struct acct *ac = &s->acct[i];
 		if (isnan(ac->day_use))
 			continue;
-		counted++;
-		used += ac->set_aside ? ac->cfg->rpd : ac->u.day;
-		limit += ac->cfg->rpd;
-		if (ac->day_use > cfg->alerts.key_usage) {
-			a = alert_add(s, "key_usage", ac->cfg->name,
-				      SCEN_LEVEL_WARNING, ac->day_use,
-				      cfg->alerts.key_usage);
+		if (ac->cfg->rpd > 0) {
+			counted++;
+			used += ac->set_aside ? ac->cfg->rpd : ac->u.day;
+			limit += ac->cfg->rpd;
+		}
+		if (ac->day_use <= cfg->alerts.key_usage)
+			continue;
+		a = alert_add(s, "key_usage", ac->cfg->name,
+			      SCEN_LEVEL_WARNING, ac->day_use,
+			      cfg->alerts.key_usage);
+		if (ac->set_aside) {
+			char t[24];
+			scen_iso8601(ac->st.set_aside_until, t);
+			snprintf(a->message, sizeof a->message,
+				 "account %s is set aside until %s: the "
+				 "provider says its daily budget is spent (%ld "
+				 "calls today)", ac->cfg->name, t, ac->u.day);
+		} else {
 			snprintf(a->message, sizeof a->message,
 				 "account %s used %.1f%% of its daily limit "
-				 "(%ld of %ld calls%s)", ac->cfg->name,
-				 100 * ac->day_use, ac->u.day, ac->cfg->rpd,
-				 ac->set_aside ? "; set aside by the provider"
-					       : "");
+				 "(%ld of %ld calls)", ac->cfg->name,
+				 100 * ac->day_use, ac->u.day, ac->cfg->rpd);
 		}
 	}
-	if (counted > 1 && limit > 0 &&
+	/* every account has a daily limit: together they are the budget */
+	if (counted && (size_t)counted == s->nacct &&
 	    (double)used / (double)limit > cfg->alerts.key_usage) {
 		a = alert_add(s, "key_usage_total", NULL, SCEN_LEVEL_CRITICAL,
 			      (double)used / (double)limit,
@@ -578,11 +653,6 @@ static void judge_alerts(struct stats *s)
 			 "all accounts together used %.1f%% of their daily "
 			 "limits (%ld of %ld calls)",
 			 100.0 * (double)used / (double)limit, used, limit);
-	} else if (counted == 1 && limit > 0 &&
-		   (double)used / (double)limit > cfg->alerts.key_usage) {
-		/* the only account is the whole budget */
-		s->alerts[s->nalerts - 1].level = SCEN_LEVEL_CRITICAL;
-		s->level = SCEN_LEVEL_CRITICAL;
 	}
 
 	long answered = w_answered(h);
@@ -670,7 +740,8 @@ static void advise(struct stats *s, const char *fmt, ...)
 	va_list ap;
 	char *p;
 	va_start(ap, fmt);
-	if (vasprintf(&p, fmt, ap) < 0)
+	int n = vasprintf(&p, fmt, ap);
+	if (n < 0)
 		p = xstrdup(fmt);
 	va_end(ap);
 	XGROW(s->advice, s->nadvice + 1, s->capadvice);
@@ -771,8 +842,10 @@ static int give_advice(struct stats *s, struct scen_report *r)
 
 /* ---- the table ------------------------------------------------------ */
 
-#define LABEL_W 28
-#define COL_W 13
+/* A label column, then a column per window, each with a space before it
+ * so that even the widest figure stays apart from its neighbour. */
+#define LABEL_W 30
+#define COL_W 14
 
 static void fmt_pct(char *buf, size_t n, double x)
 {
@@ -792,7 +865,8 @@ static void fmt_s(char *buf, size_t n, double x)
 
 static void row_start(struct strbuf *sb, int indent, const char *label)
 {
-	sb_addf(sb, "%*s%-*s", indent, "", LABEL_W - indent, label);
+	sb_addf(sb, "%*s%-*.*s", indent, "", LABEL_W - indent,
+		LABEL_W - indent - 1, label);
 }
 
 static void row_num(struct strbuf *sb, const struct stats *s, int indent,
@@ -800,7 +874,7 @@ static void row_num(struct strbuf *sb, const struct stats *s, int indent,
 {
 	row_start(sb, indent, label);
 	for (int i = 0; i < s->nwin; i++)
-		sb_addf(sb, "%*ld", COL_W, fn(&s->w[i]));
+		sb_addf(sb, " %*ld", COL_W, fn(&s->w[i]));
 	sb_addc(sb, '\n');
 }
 
@@ -809,7 +883,7 @@ static void row_cnt(struct strbuf *sb, const struct stats *s, int indent,
 {
 	row_start(sb, indent, label);
 	for (int i = 0; i < s->nwin; i++)
-		sb_addf(sb, "%*ld", COL_W, cnt(&s->w[i], name));
+		sb_addf(sb, " %*ld", COL_W, cnt(&s->w[i], name));
 	sb_addc(sb, '\n');
 }
 
@@ -820,7 +894,7 @@ static void row_pct(struct strbuf *sb, const struct stats *s, int indent,
 	row_start(sb, indent, label);
 	for (int i = 0; i < s->nwin; i++) {
 		fmt_pct(buf, sizeof buf, fn(&s->w[i]));
-		sb_addf(sb, "%*s", COL_W, buf);
+		sb_addf(sb, " %*s", COL_W, buf);
 	}
 	sb_addc(sb, '\n');
 }
@@ -844,7 +918,7 @@ static void row_dist(struct strbuf *sb, const struct stats *s,
 		const struct dist *d = proc ? &s->w[i].proc : &s->w[i].wait;
 		double x = which == 0 ? d->p50 : which == 1 ? d->p95 : d->max;
 		fmt_s(buf, sizeof buf, x);
-		sb_addf(sb, "%*s", COL_W, buf);
+		sb_addf(sb, " %*s", COL_W, buf);
 	}
 	sb_addc(sb, '\n');
 }
@@ -863,18 +937,14 @@ static void table(struct strbuf *sb, const struct stats *s)
 	const char **names;
 
 	scen_iso8601(s->now, t);
-	sb_addf(sb, "scen-cache-stats: %s at %s\n\n", s->dbpath, t);
-	sb_addf(sb, "%-*s", LABEL_W, "");
-	for (int i = 0; i < s->nwin; i++) {
-		if (i == W_SINCE) {
-			char since[24];
-			scen_iso8601(s->w[i].from, since);
-			snprintf(buf, sizeof buf, "since %.10s", since);
-			sb_addf(sb, "%*s", COL_W, buf);
-		} else {
-			sb_addf(sb, "%*s", COL_W, win_title[i]);
-		}
+	sb_addf(sb, "scen-cache-stats: %s at %s\n", s->dbpath, t);
+	if (s->nwin > W_SINCE) {
+		scen_iso8601(s->w[W_SINCE].from, t);
+		sb_addf(sb, "(since: from %s)\n", t);
 	}
+	sb_addf(sb, "\n%-*s", LABEL_W, "");
+	for (int i = 0; i < s->nwin; i++)
+		sb_addf(sb, " %*s", COL_W, win_title[i]);
 	sb_addc(sb, '\n');
 
 	section(sb, "Requests");
@@ -894,7 +964,7 @@ static void table(struct strbuf *sb, const struct stats *s)
 			fmt_pct(pct, sizeof pct,
 				ratio(v, w_answered(&s->w[i])));
 			snprintf(buf, sizeof buf, "%ld (%s)", v, pct);
-			sb_addf(sb, "%*s", COL_W, buf);
+			sb_addf(sb, " %*s", COL_W, buf);
 		}
 		sb_addc(sb, '\n');
 	}
@@ -938,7 +1008,7 @@ static void table(struct strbuf *sb, const struct stats *s)
 	}
 	free(names);
 
-	section(sb, "Queue (fresh jobs)");
+	section(sb, "Queue (jobs; wait and processing of fresh jobs)");
 	for (size_t k = 0; k < NQSTATES; k++) {
 		char name[32];
 		snprintf(name, sizeof name, "queue.%s", queue_states[k]);
@@ -959,7 +1029,7 @@ static void table(struct strbuf *sb, const struct stats *s)
 	/* now */
 	scen_iso8601(s->day_start, t);
 	sb_addf(sb, "\nAccounts (now; the quota day began %s)\n", t);
-	sb_addf(sb, "  %-16s %13s %13s %15s %7s %6s %-8s %s\n", "account",
+	sb_addf(sb, "  %-12s %10s %10s %12s %6s %4s %-7s %s\n", "account",
 		"minute/rpm", "hour/rph", "today/rpd", "use", "429",
 		"breaker", "state");
 	for (size_t i = 0; i < s->nacct; i++) {
@@ -986,7 +1056,7 @@ static void table(struct strbuf *sb, const struct stats *s)
 			snprintf(state, sizeof state, "%s",
 				 a->cfg->key ? "ready" : "ready (no key here)");
 		}
-		sb_addf(sb, "  %-16.16s %13s %13s %15s %7s %6ld %-8s %s\n",
+		sb_addf(sb, "  %-12s %10s %10s %12s %6s %4ld %-7s %s\n",
 			a->cfg->name, m, h, d, use, a->u.refused_day,
 			a->st.breaker, state);
 	}
@@ -1004,7 +1074,7 @@ static void table(struct strbuf *sb, const struct stats *s)
 
 	sb_addf(sb, "\nPool (unserved, retired after %g days)\n",
 		cfg->pool.max_age_days);
-	sb_addf(sb, "  %-36s %9s %9s %12s %12s\n", "experiment/template",
+	sb_addf(sb, "  %-30s %9s %9s %10s %10s\n", "experiment/template",
 		"available", "retired", "oldest age", "newest age");
 	for (size_t i = 0; i < s->npool; i++) {
 		const struct pool_tpl *p = &s->pool[i];
@@ -1017,7 +1087,7 @@ static void table(struct strbuf *sb, const struct stats *s)
 			snprintf(neww, sizeof neww, "%.1fh",
 				 (s->now - p->newest) / 3600);
 		}
-		sb_addf(sb, "  %-36.60s %9ld %9ld %12s %12s\n", name,
+		sb_addf(sb, "  %-30s %9ld %9ld %10s %10s\n", name,
 			p->available, p->retired, old, neww);
 	}
 	sb_addf(sb, "  total available for the current templates: %ld\n",
@@ -1388,9 +1458,11 @@ static void prom_windows(struct strbuf *sb, const struct stats *s,
 {
 	prom_head(sb, name, type, help);
 	for (int i = 0; i < s->nwin; i++)
-		for (size_t k = 0; k < (n2 ? n2 : 1); k++)
-			prom(sb, name, "window", win_key[i], k2,
-			     n2 ? v2[k] : NULL, fn(&s->w[i], n2 ? v2[k] : NULL));
+		for (size_t k = 0; k < (n2 ? n2 : 1); k++) {
+			const char *v = n2 ? v2[k] : NULL;
+			prom(sb, name, "window", win_key[i], k2, v,
+			     fn(&s->w[i], v));
+		}
 }
 
 static double pw_requests(const struct window *w, const char *k)
@@ -1692,6 +1764,9 @@ static void svg_axes(struct strbuf *sb, const struct stats *s, double max,
 		if (pct)
 			sb_addf(sb, "<text x=\"%d\" y=\"%.1f\" class=\"yl\">"
 				"%.0f%%</text>\n", ML - 6, y + 4, v * 100);
+		else if (v >= 100)
+			sb_addf(sb, "<text x=\"%d\" y=\"%.1f\" class=\"yl\">"
+				"%.0f%s</text>\n", ML - 6, y + 4, v, unit);
 		else
 			sb_addf(sb, "<text x=\"%d\" y=\"%.1f\" class=\"yl\">"
 				"%.3g%s</text>\n", ML - 6, y + 4, v, unit);
@@ -2017,8 +2092,15 @@ static void html(struct strbuf *sb, const struct stats *s)
 
 	sb_adds(sb, "<h2>Figures</h2>\n<table class=\"figures\">\n<tr><th>"
 		"</th>");
-	for (int i = 0; i < s->nwin; i++)
-		html_cell(sb, "th", win_title[i]);
+	for (int i = 0; i < s->nwin; i++) {
+		if (i == W_SINCE) {
+			scen_iso8601(s->w[i].from, t);
+			snprintf(buf, sizeof buf, "since %s", t);
+			html_cell(sb, "th", buf);
+		} else {
+			html_cell(sb, "th", win_title[i]);
+		}
+	}
 	sb_adds(sb, "</tr>\n");
 	struct {
 		const char *label;
@@ -2187,7 +2269,8 @@ static int verify(const struct scen_config *cfg, struct scen_db *db,
 	if (problems < 0) {
 		rc = check_mode ? SCEN_LEVEL_UNKNOWN : SCEN_EX_IOERR;
 		if (check_mode)
-			sb_adds(sb, "SCEN UNKNOWN - the checks could not run\n");
+			sb_adds(sb,
+				"SCEN UNKNOWN - the checks could not run\n");
 	} else if (check_mode) {
 		rc = problems ? SCEN_LEVEL_CRITICAL : SCEN_LEVEL_OK;
 		sb_addf(sb, "SCEN %s - verify: %ld problem%s\n",

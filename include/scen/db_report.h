@@ -44,7 +44,7 @@ struct scen_job_times {
 	const char *state;	/* valid during the callback */
 	const char *origin;	/* "fresh" or "pool" */
 };
-/* Calls fn for every job created at or after since, oldest first. */
+/* Calls fn for every job created at or after since, in no set order. */
 int scen_report_jobs(struct scen_report *r, double since,
 		     void (*fn)(void *ctx, const struct scen_job_times *),
 		     void *ctx);
@@ -83,7 +83,8 @@ int scen_report_pool(struct scen_report *r, double cutoff,
 		     void (*fn)(void *ctx, const struct scen_pool_row *),
 		     void *ctx);
 
-/* Rows stored, all time. */
+/* Rows stored, all time (scenarios and servings: the highest row id,
+ * which is their count as scen never deletes them). */
 struct scen_report_totals {
 	int64_t scenarios, servings, templates;
 };

@@ -31,8 +31,8 @@ enum scen_stats_format {
 
 struct scen_stats_opts {
 	enum scen_stats_format format;
-	const char *html;	/* --html FILE ("-": standard output), or NULL */
-	double since;		/* --since: a fourth window; NaN when not given */
+	const char *html;	/* --html FILE ("-": stdout), or NULL */
+	double since;		/* --since: a fourth window; NaN if not given */
 	int verify;		/* --verify instead of figures */
 	FILE *out;
 };

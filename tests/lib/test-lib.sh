@@ -5,6 +5,19 @@ set -u
 SCEN_TOP=${SCEN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 SCEN_BUILD=${SCEN_BUILD:-$SCEN_TOP/build}
 PATH=$SCEN_BUILD/bin:$PATH
+if [ -n "${SCEN_VALGRIND_DIR:-}" ]; then
+	# make check-valgrind: every command under memcheck, a report each
+	mkdir -p "$SCEN_VALGRIND_DIR/bin"
+	for c in "$SCEN_BUILD"/bin/*; do
+		cat >"$SCEN_VALGRIND_DIR/bin/${c##*/}" <<VG
+#!/bin/sh
+exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+	--log-file="$SCEN_VALGRIND_DIR/%p.log" "$c" "\$@"
+VG
+		chmod +x "$SCEN_VALGRIND_DIR/bin/${c##*/}"
+	done
+	PATH=$SCEN_VALGRIND_DIR/bin:$PATH
+fi
 export PATH
 T=$(mktemp -d "${TMPDIR:-/tmp}/scen-test.XXXXXX")
 FAKE_PID=
