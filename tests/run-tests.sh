@@ -47,6 +47,8 @@ judge() {
 		grep -B3 -A12 '^not ok' "$out" | head -60 | sed 's/^/    /'
 	else
 		echo "ok   $name ($p passed, ${secs}s)"
+		# the long tests' figures (lines "# ...") are worth reading
+		case $name in *tests/long/*) grep '^# ' "$out" | cut -c1-2000 ;; esac
 	fi
 }
 
