@@ -16,6 +16,16 @@
 #define BACKOFF_BASE_S 0.25
 #define BACKOFF_CAP_S 4.0
 
+/* A call reserved in a transaction, started after its commit. Its job may
+ * be cancelled meanwhile (j NULL): the call still goes out and is settled,
+ * since the ledger holds its reservation. */
+struct launch {
+	struct scen_job *j;
+	int acct;
+	int64_t call;
+	char *body;
+};
+
 struct scen_engine {
 	const struct scen_config *cfg;
 	struct scen_db *db;
@@ -23,13 +33,16 @@ struct scen_engine {
 	struct scen_index *ix;
 	struct scen_http *http;
 	char *url;
-	struct scen_job *active;	/* queued and running */
-	struct scen_map by_key;		/* key -> first active job */
+	struct scen_job *head, *tail;	/* queued and running, oldest first */
+	struct scen_map by_key;		/* key -> newest active job */
 	struct scen_map by_jid;		/* jid -> active job */
 	struct scen_call **done;	/* collected, not yet settled */
 	size_t ndone, capdone;
 	struct scen_job **finished;
 	size_t nfinished, capfinished, nextfinished;
+	struct launch *launching;	/* reserved, to start after commit */
+	size_t nlaunching, caplaunching;
+	double next_try;		/* earliest not_before of queued jobs */
 	int pending, calls;
 	int warned_queue;
 	struct strbuf body;
@@ -58,6 +71,7 @@ struct scen_engine *scen_engine_new(const struct scen_config *cfg,
 	scen_map_init(&e->by_key);
 	scen_map_init(&e->by_jid);
 	sb_init(&e->body);
+	e->next_try = INFINITY;
 	return e;
 }
 
@@ -66,7 +80,6 @@ void scen_job_free(struct scen_job *j)
 	if (!j)
 		return;
 	scen_request_release(&j->rq);
-	free(j->body);
 	free(j);
 }
 
@@ -76,7 +89,9 @@ void scen_engine_free(struct scen_engine *e)
 		return;
 	for (size_t i = 0; i < e->ndone; i++)
 		scen_call_free(e->done[i]);
-	struct scen_job *j = e->active, *n;
+	for (size_t i = 0; i < e->nlaunching; i++)
+		free(e->launching[i].body);
+	struct scen_job *j = e->head, *n;
 	for (; j; j = n) {
 		n = j->next;
 		if (j->http)
@@ -88,6 +103,7 @@ void scen_engine_free(struct scen_engine *e)
 	scen_map_release(&e->by_jid);
 	free(e->done);
 	free(e->finished);
+	free(e->launching);
 	free(e->url);
 	sb_release(&e->body);
 	free(e);
@@ -104,14 +120,52 @@ static void copy_request(struct scen_request *dst,
 
 static void add_active(struct scen_engine *e, struct scen_job *j)
 {
-	j->next = e->active;
-	e->active = j;
+	j->prev = e->tail;
+	j->next = NULL;
+	if (e->tail)
+		e->tail->next = j;
+	else
+		e->head = j;
+	e->tail = j;
 	int created;
 	uint64_t *v = scen_map_put(&e->by_key, j->rq.key, 16, &created);
-	if (created)
-		*v = (uint64_t)j;
+	j->key_prev = created ? NULL : (struct scen_job *)*v;
+	*v = (uint64_t)j;
 	*scen_map_put(&e->by_jid, j->jid, strlen(j->jid), NULL) = (uint64_t)j;
 	e->pending++;
+	if (j->not_before < e->next_try)
+		e->next_try = j->not_before;
+}
+
+static void remove_active(struct scen_engine *e, struct scen_job *j)
+{
+	if (j->prev)
+		j->prev->next = j->next;
+	else if (e->head == j)
+		e->head = j->next;
+	else
+		return;	/* not in the list */
+	if (j->next)
+		j->next->prev = j->prev;
+	else
+		e->tail = j->prev;
+	j->prev = j->next = NULL;
+	uint64_t *v = scen_map_get(&e->by_key, j->rq.key, 16);
+	if (v && *v == (uint64_t)j) {
+		if (j->key_prev)
+			*v = (uint64_t)j->key_prev;
+		else
+			scen_map_del(&e->by_key, j->rq.key, 16);
+	} else if (v) {
+		struct scen_job *o = (struct scen_job *)*v;
+		while (o && o->key_prev != j)
+			o = o->key_prev;
+		if (o)
+			o->key_prev = j->key_prev;
+	}
+	j->key_prev = NULL;
+	scen_map_del(&e->by_jid, j->jid, strlen(j->jid));
+	e->pending--;
 }
 
 struct scen_job *scen_engine_submit(struct scen_engine *e,
@@ -166,25 +220,7 @@ static void finish(struct scen_engine *e, struct scen_job *j,
 {
 	j->state = state;
 	j->error = error;
-	struct scen_job **pp = &e->active;
-	while (*pp && *pp != j)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = j->next;
-	j->next = NULL;
-	uint64_t *v = scen_map_get(&e->by_key, j->rq.key, 16);
-	if (v && *v == (uint64_t)j) {
-		scen_map_del(&e->by_key, j->rq.key, 16);
-		/* another active job with that key takes its place */
-		for (struct scen_job *o = e->active; o; o = o->next)
-			if (!memcmp(o->rq.key, j->rq.key, 16)) {
-				*scen_map_put(&e->by_key, o->rq.key, 16,
-					      NULL) = (uint64_t)o;
-				break;
-			}
-	}
-	scen_map_del(&e->by_jid, j->jid, strlen(j->jid));
-	e->pending--;
+	remove_active(e, j);
 	const char *acct = j->acct >= 0
 		? e->cfg->provider.accounts[j->acct].name : NULL;
 	if (j->rowid)
@@ -207,6 +243,13 @@ void scen_engine_cancel(struct scen_engine *e, struct scen_job *j,
 		 * answer is dropped */
 		j->http->owner = NULL;
 		j->http = NULL;
+	}
+	if (j->launch) {
+		/* reserved this turn: it still goes out, without its job */
+		for (size_t i = 0; i < e->nlaunching; i++)
+			if (e->launching[i].j == j)
+				e->launching[i].j = NULL;
+		j->launch = 0;
 	}
 	finish(e, j, SCEN_JOB_CANCELLED, "cancelled", now);
 }
@@ -426,6 +469,8 @@ static void settle(struct scen_engine *e, struct scen_call *c, double now)
 			j->state = SCEN_JOB_QUEUED;
 			j->not_before = o == SCEN_OUT_429 || o == SCEN_OUT_AUTH
 				? now : now + backoff(j->attempts);
+			if (j->not_before < e->next_try)
+				e->next_try = j->not_before;
 			if (j->rowid)
 				scen_db_job_update(e->db, j->rowid, "queued",
 						   now, NULL, j->attempts,
@@ -454,24 +499,33 @@ static long estimate_tokens(const struct scen_engine *e, const char *sys,
 static void dispatch(struct scen_engine *e, double now)
 {
 	int room = e->cfg->provider.max_concurrency - e->calls;
-	/* oldest first: the active list is newest first, so walk it into an
-	 * array in reverse */
-	size_t n = 0;
-	for (struct scen_job *j = e->active; j; j = j->next)
-		n++;
-	if (!n)
-		return;
-	struct scen_job **v = xmalloc(n * sizeof *v);
-	size_t k = n;
-	for (struct scen_job *j = e->active; j; j = j->next)
-		v[--k] = j;
-	for (size_t i = 0; i < n; i++) {
-		struct scen_job *j = v[i];
-		if (j->state != SCEN_JOB_QUEUED || j->launch ||
-		    j->not_before > now)
+	/* when budget is out, every job waits for the same moment: one
+	 * reservation attempt tells it, the others are not tried */
+	double blocked = 0;
+	e->next_try = INFINITY;
+	struct scen_job *j = e->head, *next;
+	for (; j; j = next) {
+		next = j->next;
+		if (j->state != SCEN_JOB_QUEUED || j->launch)
 			continue;
-		if (room <= 0)
-			break;
+		if (j->not_before > now || room <= 0) {
+			if (j->not_before < e->next_try)
+				e->next_try = j->not_before > now ? j->not_before
+								   : now;
+			continue;
+		}
+		if (blocked > now && !j->tried) {
+			if (blocked <= j->give_up_at) {
+				j->not_before = blocked;
+				if (blocked < e->next_try)
+					e->next_try = blocked;
+			} else {
+				j->retry_at = blocked;
+				scen_db_count(e->db, "queue.no_budget", 1);
+				finish(e, j, SCEN_JOB_FAILED, "no_budget", now);
+			}
+			continue;
+		}
 		const struct scen_template *t = j->rq.tpl;
 		int lv[SCEN_MAX_FACTORS];
 		for (size_t f = 0; f < t->nfactors; f++)
@@ -487,8 +541,12 @@ static void dispatch(struct scen_engine *e, double now)
 		if (a < 0) {
 			free(sys);
 			free(user);
+			if (!j->tried)
+				blocked = retry_at;
 			if (retry_at <= j->give_up_at) {
 				j->not_before = retry_at;
+				if (retry_at < e->next_try)
+					e->next_try = retry_at;
 				continue;
 			}
 			j->retry_at = retry_at;
@@ -504,7 +562,10 @@ static void dispatch(struct scen_engine *e, double now)
 		j->attempts++;
 		j->state = SCEN_JOB_RUNNING;
 		j->launch = 1;
-		j->body = xstrdup(e->body.buf);	/* sent after commit */
+		XGROW(e->launching, e->nlaunching + 1, e->caplaunching);
+		e->launching[e->nlaunching++] = (struct launch){
+			j, a, j->call, xstrdup(e->body.buf),
+		};
 		if (!j->started_mono)
 			j->started_mono = scen_mono();
 		if (j->rowid)
@@ -514,7 +575,6 @@ static void dispatch(struct scen_engine *e, double now)
 		room--;
 		e->calls++;
 	}
-	free(v);
 }
 
 int scen_engine_step(struct scen_engine *e, double now)
@@ -543,19 +603,23 @@ struct scen_job *scen_engine_finished(struct scen_engine *e)
 
 void scen_engine_launch(struct scen_engine *e)
 {
-	for (struct scen_job *j = e->active; j; j = j->next) {
-		if (!j->launch)
-			continue;
+	for (size_t i = 0; i < e->nlaunching; i++) {
+		struct launch *l = &e->launching[i];
 		const struct scen_account *ac =
-			&e->cfg->provider.accounts[j->acct];
-		j->http = scen_http_start(e->http, e->url, ac->key, j->body,
-					  e->cfg->provider.timeout_s, j);
-		j->http->acct = j->acct;
-		j->http->ledger = j->call;
-		free(j->body);
-		j->body = NULL;
-		j->launch = 0;
+			&e->cfg->provider.accounts[l->acct];
+		struct scen_call *c = scen_http_start(e->http, e->url, ac->key,
+						      l->body,
+						      e->cfg->provider.timeout_s,
+						      l->j);
+		c->acct = l->acct;
+		c->ledger = l->call;
+		free(l->body);
+		if (l->j) {
+			l->j->http = c;
+			l->j->launch = 0;
+		}
 	}
+	e->nlaunching = 0;
 }
 
 int scen_engine_pending(const struct scen_engine *e)
@@ -570,9 +634,5 @@ int scen_engine_inflight_calls(const struct scen_engine *e)
 
 double scen_engine_next_try(const struct scen_engine *e)
 {
-	double t = INFINITY;
-	for (const struct scen_job *j = e->active; j; j = j->next)
-		if (j->state == SCEN_JOB_QUEUED && j->not_before < t)
-			t = j->not_before;
-	return t;
+	return e->next_try;
 }

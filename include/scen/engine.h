@@ -38,13 +38,13 @@ struct scen_job {
 	uint64_t tried;		/* accounts that failed it (bit mask) */
 	struct scen_call *http;
 	int launch;		/* reserved: start after commit */
-	char *body;		/* the request body until then */
 	int64_t scenario;	/* when done */
 	char sid[24];
 	const char *error;	/* when failed: a stable word */
 	double retry_at;	/* when failed: earliest recovery */
 	void *waiters;		/* the caller's */
-	struct scen_job *next;
+	struct scen_job *prev, *next;	/* the active list, oldest first */
+	struct scen_job *key_prev;	/* an older active job, same key */
 };
 
 struct scen_engine;

@@ -12,6 +12,9 @@ def req(i, sess, tone="warm", pos=3):
             "template": "hiring", "position": pos,
             "factors": {"gender": "female", "age": "older", "tone": tone}}
 d = driver.Serve(["scen-serve-stdin", "--async"])
+# once it is up (start-up is not what is timed)
+d.send({"id": "w0", "op": "status", "job": "j-0", "session": "p0"})
+d.wait(lambda r: r["id"] == "w0")
 d.send(req("r1", "p1"))
 a, t = d.wait(lambda r: r["id"] == "r1")
 print("first", a["status"], "%.0f" % ((t - d.sent["r1"]) * 1000))
