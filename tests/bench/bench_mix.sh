@@ -29,20 +29,31 @@ experiments:
 PY
 export SCEN_CONFIG=$T/scen.yaml
 line() { printf '{"id":"g","template":"t","factors":{"n":%s,"tone":"warm"},"position":%s}\n' "$1" "$2"; }
-{ for n in $(seq 0 99); do line $n 5; done; for n in $(seq 200 299); do line $n 5; done; } | scen-gen >/dev/null
-for n in $(seq 100 199); do line $n 5; done | scen-gen --pool -n 40 >/dev/null
+{ for n in $(seq 0 99); do line $n 5; done; for n in $(seq 300 399); do line $n 5; done; } | scen-gen >/dev/null
+# a pool entry for each of 4,000 combinations, each asked for once
+python3 -c '
+import json
+k = 0
+for n in range(100, 300):
+    for t in ("neutral", "warm", "cold"):
+        for p in range(1, 11):
+            if k < 4000:
+                print(json.dumps({"id": "p", "template": "t", "factors": {"n": n, "tone": t}, "position": p}))
+            k += 1' | scen-gen --pool >/dev/null
 python3 - <<'PY'
 import json, random
 random.seed(4)
-fresh = [(n, t, p) for n in range(300, 2000) for t in ("neutral", "warm", "cold") for p in range(1, 11)]
+fresh = [(n, t, p) for n in range(400, 2000) for t in ("neutral", "warm", "cold") for p in range(1, 11)]
 random.shuffle(fresh)
+pool = [(n, t, p) for n in range(100, 300) for t in ("neutral", "warm", "cold") for p in range(1, 11)][:4000]
+random.shuffle(pool)
 out = []
 for i in range(100000):
     k = i % 100
     if k < 70:   n, t, p = random.randint(0, 99), "warm", 5          # strict hit
     elif k < 95: n, t, p = fresh.pop()                                # fresh
-    elif k < 99: n, t, p = random.randint(100, 199), "warm", 5        # pool
-    else:        n, t, p = random.randint(200, 299), "warm", 6        # relaxed
+    elif k < 99: n, t, p = pool.pop()                                 # pool
+    else:        n, t, p = random.randint(300, 399), "warm", 6        # relaxed
     out.append(json.dumps({"id": "m%d" % i, "session": "s%d" % i, "template": "t",
         "factors": {"n": n, "tone": t}, "position": p}, separators=(",", ":")))
 open("mix.jsonl", "w").write("\n".join(out) + "\n")
