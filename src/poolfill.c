@@ -22,8 +22,10 @@
 #include "scen/request.h"
 
 #define MAX_COMBOS 1000000	/* combinations in one run */
-#define PROVIDER_STREAK 3	/* jobs failed by the provider in a row */
-#define LOG_EVERY_S 60.0	/* plain progress lines, real seconds */
+#define PROVIDER_STREAK 3	/* jobs failed by the provider in a row,
+				   or calls ended without an answer */
+#define PROVIDER_ROW "*provider"	/* the provider-wide breaker (db.h) */
+#define LOG_EVERY_S 60.0	/* plain progress lines */
 #define DRAW_EVERY_S 0.25	/* progress bar redraws, real seconds */
 #define WAIT_MS 200		/* longest sleep of the loop */
 #define UNLIMITED LONG_MAX
@@ -53,6 +55,7 @@ struct tstat {
 
 struct acct {
 	int has_key;
+	long rpd;		/* its day's limit, 0 none */
 	long used_day;		/* calls in the ledger this quota day */
 	long remaining;		/* of the day; -1 when unlimited */
 	long share_cap;		/* calls this run may make; -1 no cap */
@@ -95,10 +98,16 @@ struct fill {
 	long needed;		/* entries short when the run began */
 	long budget;		/* calls allowed when it began */
 	long made, rejected, failed, not_made;
-	int streak;		/* provider failures since the last success */
+	int streak;		/* jobs the provider failed since an answer */
+	double last_ok;		/* virtual time of the last answer */
+	long calls_at_ok;	/* calls made by then */
+	int breaker_open;	/* the provider's breaker, at the last turn */
 	double horizon;		/* virtual time: stop submitting */
 	double until;		/* --until as virtual time, or INFINITY */
-	double start, next_log, last_draw;	/* real (scen_mono) */
+	/* the clock of the quota (scen_now), so that rates compare with
+	 * the limits, and a scaled test clock scales the log too */
+	double start, next_log;
+	double last_draw;	/* real (scen_mono): screen refreshes */
 	int drawn;
 	unsigned rot;		/* rotates who gets the last calls */
 	enum stop stop;
@@ -260,8 +269,9 @@ static int select_design(struct fill *f)
 	}
 	if (!f->ntpls) {
 		scen_error("--template '%s': no such template%s%s in %s",
-			   o->tpl, o->experiment ? " in experiment " : "",
-			   o->experiment ? o->experiment : "", cfg->path);
+			   o->tpl ? o->tpl : "", o->experiment
+			   ? " in experiment " : "", o->experiment
+			   ? o->experiment : "", cfg->path);
 		return SCEN_EX_USAGE;
 	}
 	return 0;
@@ -402,11 +412,17 @@ static int read_budget(struct fill *f, double now)
 		    scen_db_usage(f->db, ac->name, now, day_start,
 				  st.day_seen_at, st.tok_seen_at, &u) < 0)
 			return -1;
+		/* the day's limit: the config's, or the provider's stated
+		 * one when lower (as the quota module counts it) */
+		long rpd = ac->rpd;
+		if (st.lim_rpd > 0 && (!rpd || st.lim_rpd < rpd))
+			rpd = st.lim_rpd;
 		a->has_key = ac->key != NULL;
 		a->used_day = u.day;
+		a->rpd = rpd;
 		a->remaining = -1;
-		if (ac->rpd > 0)
-			a->remaining = ac->rpd > u.day ? ac->rpd - u.day : 0;
+		if (rpd > 0)
+			a->remaining = rpd > u.day ? rpd - u.day : 0;
 		if (st.has_day && now < st.day_reset_at) {
 			/* the provider's own figure, when it is current */
 			long r = st.day_remaining - u.since_day_seen;
@@ -506,8 +522,8 @@ static void apply_caps(struct fill *f)
 		total = ladd(total, room(f, i));
 	long r = f->o->max_calls < 0 ? UNLIMITED
 				     : f->o->max_calls - reserved_total(f);
-	if (r < 0)
-		r = 0;
+	if (r < 0 || f->stop)
+		r = 0;	/* stopping: no new call, not even a retry */
 	if (r >= total) {
 		for (size_t i = 0; i < n; i++)
 			scen_quota_set_cap(f->q, (int)i, f->acct[i].has_key
@@ -598,6 +614,24 @@ static int rejected_reason(const char *e)
 	return 0;
 }
 
+/* A combination whose outputs keep failing validation is left for this
+ * run: its calls would only feed the rejects. */
+static void give_up(struct combo *c)
+{
+	struct scen_request rq;
+	struct strbuf sb;
+	c->given_up = 1;
+	combo_request(c, &rq);
+	sb_init(&sb);
+	scen_request_factors_json(&rq, &sb);
+	if (c->tpl->position.declared)
+		sb_addf(&sb, " position %ld", c->position);
+	scen_warn("%s/%s %s: %ld outputs failed validation; leaving this "
+		  "combination for this run", c->tpl->experiment->name,
+		  c->tpl->name, sb.buf, c->rejected);
+	sb_release(&sb);
+}
+
 static void reopen(struct fill *f, struct combo *c)
 {
 	if (c && c->rank < f->hint)
@@ -615,8 +649,14 @@ static void job_ended(struct fill *f, struct scen_job *j)
 	const char *err = j->error ? j->error : "";
 	if (c && c->pending > 0)
 		c->pending--;
-	if (j->state == SCEN_JOB_DONE) {
+	if (j->state == SCEN_JOB_DONE ||
+	    (j->state == SCEN_JOB_FAILED && rejected_reason(err))) {
+		/* the provider answered */
 		f->streak = 0;
+		f->last_ok = scen_now();
+		f->calls_at_ok = reserved_total(f);
+	}
+	if (j->state == SCEN_JOB_DONE) {
 		if (!pool)
 			goto out;
 		f->made++;
@@ -648,21 +688,18 @@ static void job_ended(struct fill *f, struct scen_job *j)
 			ts->rejected++;
 		if (a)
 			a->rejected++;
-		if (c && ++c->rejected > f->target) {
-			c->given_up = 1;
-			scen_warn("%s/%s: %ld outputs failed validation for "
-				  "one combination; leaving it for now",
-				  c->tpl->experiment->name, c->tpl->name,
-				  c->rejected);
-		}
+		if (c && ++c->rejected > 2 * f->target)
+			give_up(c);
 		reopen(f, c);
 	} else if (j->state == SCEN_JOB_FAILED && !strcmp(err,
 							  "store_failed")) {
 		set_stop(f, STOP_IO);
 	} else if (j->state == SCEN_JOB_FAILED &&
 		   strcmp(err, "template_changed")) {
-		/* the provider failed it, after the engine's retries */
-		f->streak++;
+		/* the provider failed it, after the engine's retries (429s
+		 * only say it is busy: the quota waits those out) */
+		if (strcmp(err, "429"))
+			f->streak++;
 		if (pool) {
 			f->failed++;
 			if (ts)
@@ -760,6 +797,24 @@ static int has_queued(const struct fill *f)
 	return 0;
 }
 
+/*
+ * Whether the provider is down: its breaker is open and calls have kept
+ * ending without an answer for two breaker cool-downs (the breaker already
+ * holds calls back; this ends the run instead of probing all night). 429s
+ * do not open the breaker: a busy provider is waited for.
+ */
+static int provider_down(const struct fill *f, double now)
+{
+	if (!f->breaker_open)
+		return 0;
+	double span = 2 * f->cfg->provider.breaker_cooldown_s;
+	if (span < 2 * f->cfg->provider.timeout_s)
+		span = 2 * f->cfg->provider.timeout_s;
+	long ended = reserved_total(f) - f->calls_at_ok -
+		     scen_engine_inflight_calls(f->e);
+	return now - f->last_ok >= span && ended >= PROVIDER_STREAK;
+}
+
 static void step(struct fill *f, double now)
 {
 	apply_caps(f);
@@ -767,13 +822,30 @@ static void step(struct fill *f, double now)
 	handle_finished(f);
 }
 
+static void read_breaker(struct fill *f)
+{
+	struct scen_acct_state st;
+	if (scen_db_account_get(f->db, PROVIDER_ROW, &st) == 0)
+		f->breaker_open = strcmp(st.breaker, "closed") != 0;
+}
+
+static void check_horizon(struct fill *f, double now)
+{
+	if (now >= f->horizon)
+		set_stop(f, f->horizon >= f->until ? STOP_UNTIL : STOP_DAY);
+}
+
 /* One write transaction: settle what ended, submit or cancel, reserve. */
 static int turn(struct fill *f)
 {
 	double now = scen_now();
+	check_horizon(f, now);
 	if (scen_db_begin(f->db) < 0)
 		return -1;
+	if (f->stop)
+		cancel_queued(f, now);
 	step(f, now);
+	read_breaker(f);
 	for (int k = 0; k < 4; k++) {
 		if (f->stop)
 			cancel_queued(f, now);
@@ -851,7 +923,7 @@ static long planned(const struct fill *f)
 static void progress(struct fill *f, int final)
 {
 	const struct scen_pool_opts *o = f->o;
-	double t = scen_mono();
+	double t = scen_now(), real = scen_mono();
 	if (scen_verbosity < 0)
 		return;
 	double elapsed = t - f->start;
@@ -872,9 +944,9 @@ static void progress(struct fill *f, int final)
 			f->drawn = 0;
 			return;
 		}
-		if (t - f->last_draw < DRAW_EVERY_S)
+		if (real - f->last_draw < DRAW_EVERY_S)
 			return;
-		f->last_draw = t;
+		f->last_draw = real;
 		char bar[21];
 		int fill = total > 0 ? (int)(20 * f->made / total) : 20;
 		if (fill > 20)
@@ -900,12 +972,16 @@ static void progress(struct fill *f, int final)
 
 static const char *stop_words(const struct fill *f, char *buf, size_t n)
 {
-	char hm[16];
+	char hm[32];
 	time_t u = (time_t)f->until;
 	struct tm tm;
 	switch (f->stop) {
 	case STOP_NONE:
 	case STOP_DONE:
+		for (size_t i = 0; i < f->ncombos; i++)
+			if (f->combos[i].given_up)
+				return "incomplete: outputs kept failing "
+				       "validation";
 		return "complete";
 	case STOP_BUDGET:
 		return "stopped: the quota share of this run is spent";
@@ -986,7 +1062,7 @@ static void print_summary(struct fill *f)
 			ts->tpl->name, ts->made, ts->rejected, ts->failed,
 			tl);
 	}
-	fprintf(out, "time: %.1f s\n", scen_mono() - f->start);
+	fprintf(out, "time: %.1f s\n", scen_now() - f->start);
 }
 
 static void print_plan(struct fill *f)
@@ -1029,7 +1105,7 @@ static void print_plan(struct fill *f)
 	if (f->o->max_calls >= 0)
 		fprintf(out, "max calls: %ld\n", f->o->max_calls);
 	if (f->o->until_min >= 0) {
-		char hm[16];
+		char hm[32];
 		time_t u = (time_t)f->until;
 		struct tm tm;
 		localtime_r(&u, &tm);
@@ -1130,9 +1206,9 @@ static void run(struct fill *f)
 		double now = scen_now();
 		if (signals)
 			set_stop(f, STOP_SIGNAL);
-		if (now >= f->horizon)
-			set_stop(f, f->horizon >= f->until ? STOP_UNTIL
-							    : STOP_DAY);
+		if (provider_down(f, now))
+			set_stop(f, STOP_PROVIDER);
+		check_horizon(f, now);
 		int ms = first ? 0 : wait_ms(f, now);
 		if (ms > 0 || scen_engine_inflight_calls(f->e))
 			scen_engine_wait(f->e, -1, ms, NULL);
@@ -1225,7 +1301,8 @@ int scen_pool_fill(const struct scen_config *cfg, struct scen_db *db,
 	f.dp = scen_db_pool_new(db);
 	scen_map_init(&f.by_key);
 	scen_map_init(&f.tracked);
-	f.start = scen_mono();
+	f.start = scen_now();
+	f.last_ok = scen_now();
 	f.next_log = f.start + LOG_EVERY_S;
 	double now = scen_now();
 	f.until = o->until_min >= 0 ? next_local(now, o->until_min)
