@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "scen/cli.h"
+#include "scen/request.h"
 #include "scen/serve.h"
 
 enum {
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
 		.gen = 1, .count = 1,
 	};
 	const char *exp = NULL, *tpl = NULL, *position = NULL;
-	char **factors = xcalloc((size_t)argc, sizeof(char *));
+	char *factors[SCEN_MAX_FACTORS];
 	int nfactors = 0, c;
 	scen_set_progname(argv[0]);
 	while ((c = getopt_long(argc, argv, "c:n:qv", longopts, NULL)) != -1) {
@@ -126,6 +127,11 @@ int main(int argc, char **argv)
 			tpl = optarg;
 			break;
 		case OPT_FACTOR:
+			if (nfactors == SCEN_MAX_FACTORS) {
+				scen_error("more than %d --factor options",
+					   SCEN_MAX_FACTORS);
+				return SCEN_EX_USAGE;
+			}
 			factors[nfactors++] = optarg;
 			break;
 		case OPT_POSITION:
@@ -153,8 +159,10 @@ int main(int argc, char **argv)
 	if (tpl) {
 		int fds[2];
 		if (flags_request(&line, exp, tpl, factors, nfactors,
-				  position) < 0)
+				  position) < 0) {
+			sb_release(&line);
 			return SCEN_EX_USAGE;
+		}
 		if (pipe(fds) < 0 ||
 		    write(fds[1], line.buf, line.len) != (ssize_t)line.len) {
 			scen_error("cannot make a pipe");
@@ -164,7 +172,6 @@ int main(int argc, char **argv)
 		o.in_fd = fds[0];
 		o.in_name = "the flags";
 	}
-	free(factors);
 	sb_release(&line);
 	struct scen_config *cfg;
 	struct scen_db *db;

@@ -396,7 +396,7 @@ static void test_delete_random_clusters_at_the_end(void **state)
 
 		scen_map_init(&m);
 		/* grow to 64 slots with filler keys, then delete them */
-		char filler[40][16];
+		char filler[40][32];
 		for (int i = 0; i < 30; i++) {
 			snprintf(filler[i], sizeof filler[i], "f%d-%d", trial,
 				 i);
