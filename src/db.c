@@ -12,8 +12,10 @@
 #include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "scen/hash.h"
+#include "scen/spool.h"
 
 /* Each entry migrates user_version i to i + 1. Never edit a shipped one. */
 static const char *const migrations[] = {
@@ -102,6 +104,13 @@ static const char *const migrations[] = {
 	" id INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NULL,"
 	" account TEXT, detail TEXT);"
 	"CREATE INDEX events_at ON events(at);",
+	/* 2: a checksum binding each text to its key, so that a damaged
+	 * row is never served (rows stored before are hashed now); the
+	 * uids of replayed spool records */
+	"ALTER TABLE scenarios ADD COLUMN text_hash INTEGER;"
+	"UPDATE scenarios SET text_hash = scen_text_hash(key, text);"
+	"CREATE TABLE spool_replayed("
+	" uid TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -129,6 +138,8 @@ enum stmt_id {
 	ST_JOB_GET,
 	ST_JOBS_OPEN,
 	ST_JOB_OWN,
+	ST_SCN_BY_SID,
+	ST_SPOOL_MARK,
 	ST_COUNT
 };
 
@@ -153,10 +164,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_INSERT_SCN] = "INSERT INTO scenarios(sid, experiment, template,"
 		" version, key, factors, position, text, model, account,"
 		" prompt_hash, origin, finish_reason, prompt_tokens,"
-		" completion_tokens, created_at, job) VALUES (?1, ?2, ?3, ?4,"
-		" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+		" completion_tokens, created_at, job, text_hash) VALUES (?1,"
+		" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+		" ?16, ?17, ?18)",
 	[ST_SCN_BY_JOB] = "SELECT id, sid FROM scenarios WHERE job = ?1",
-	[ST_GET_SCN] = "SELECT sid, text, model, account, created_at, origin"
+	[ST_GET_SCN] = "SELECT sid, text, model, account, created_at, origin,"
+		" version, key, factors, position, text_hash"
 		" FROM scenarios WHERE id = ?1",
 	[ST_INSERT_SERVING] = "INSERT INTO servings(request_id, session,"
 		" experiment, template, version, factors, position, tier,"
@@ -218,6 +231,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * counted it on arrival, which was no later */
 	[ST_CALL_SETTLE] = "UPDATE calls SET status = ?2, at = max(at, ?4),"
 		" tokens = CASE WHEN ?3 < 0 THEN tokens ELSE ?3 END WHERE id = ?1",
+	[ST_SCN_BY_SID] = "SELECT id FROM scenarios WHERE sid = ?1",
+	[ST_SPOOL_MARK] = "INSERT INTO spool_replayed(uid, at) VALUES (?1, ?2)"
+		" ON CONFLICT(uid) DO NOTHING",
 };
 
 struct scen_db {
@@ -229,6 +245,9 @@ struct scen_db {
 	struct scen_map served;		/* scenario row id -> pending n */
 	struct strbuf sb;
 	int in_tx;
+	enum scen_db_trouble trouble;	/* since the last begin */
+	long commits;
+	long fail_after;		/* SCEN_DB_FAIL_AFTER, or -1 */
 };
 
 int scen_db_schema_version(void)
@@ -265,15 +284,46 @@ static sqlite3_stmt *db_stmt(struct scen_db *db, enum stmt_id id)
 	return db->st[id];
 }
 
+/* Notes why a write failed (the first reason since the last begin). */
+static void note_write_failure(struct scen_db *db, int rc)
+{
+	if (db->trouble)
+		return;
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		db->trouble = SCEN_DB_FULL;
+		break;
+	case SQLITE_READONLY:
+		db->trouble = SCEN_DB_READ_ONLY;
+		break;
+	case SQLITE_IOERR:
+		if (rc != SQLITE_IOERR_READ && rc != SQLITE_IOERR_SHORT_READ)
+			db->trouble = SCEN_DB_WRITE_ERROR;
+		break;
+	}
+}
+
 /* Steps a statement that returns no rows (or ignores them) and resets it;
  * reports the failing statement. */
 static int db_run(struct scen_db *db, sqlite3_stmt *st)
 {
+	int write = !sqlite3_stmt_readonly(st);
+	/* SQLITE_FULL and SQLITE_IOERR may roll the whole transaction back;
+	 * a write after that would commit on its own, outside the turn it
+	 * belongs to */
+	if (write && db->in_tx && sqlite3_get_autocommit(db->h)) {
+		scen_error("%s: \"%.80s\": not run: an earlier error rolled "
+			   "the transaction back", db->path, sqlite3_sql(st));
+		return -1;
+	}
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		rc = sqlite3_extended_errcode(db->h);
 		scen_error("%s: \"%.80s\": %s", db->path, sqlite3_sql(st),
 			   sqlite3_errmsg(db->h));
 		sqlite3_reset(st);
+		if (write)
+			note_write_failure(db, rc);
 		return -1;
 	}
 	sqlite3_reset(st);
@@ -284,6 +334,7 @@ static int db_exec(struct scen_db *db, const char *sql)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		note_write_failure(db, sqlite3_extended_errcode(db->h));
 		scen_error("%s: \"%.60s\": %s", db->path, sql,
 			   msg ? msg : sqlite3_errmsg(db->h));
 		sqlite3_free(msg);
@@ -371,6 +422,95 @@ static int set_wal(struct scen_db *db)
 	return db_fail(db, "cannot switch to WAL mode");
 }
 
+static int64_t text_hash(const void *key, size_t klen, const void *text,
+			 size_t n)
+{
+	return (int64_t)XXH3_64bits_withSeed(text, n, XXH3_64bits(key, klen));
+}
+
+/* SQL scen_text_hash(key, text): the checksum stored with each text (for
+ * the migration that hashes rows stored before it, and for checks). */
+static void sql_text_hash(sqlite3_context *ctx, int argc, sqlite3_value **v)
+{
+	(void)argc;
+	if (sqlite3_value_type(v[0]) == SQLITE_NULL ||
+	    sqlite3_value_type(v[1]) == SQLITE_NULL) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	const void *key = sqlite3_value_blob(v[0]);
+	size_t klen = (size_t)sqlite3_value_bytes(v[0]);
+	const void *text = sqlite3_value_text(v[1]);
+	size_t n = (size_t)sqlite3_value_bytes(v[1]);
+	sqlite3_result_int64(ctx, text_hash(key ? key : "", klen,
+					    text ? text : "", n));
+}
+
+/* The structure of every page (not the texts: their checksums are
+ * checked when read). A file too large for this at each start is checked
+ * by its reads, and by scen-cache-stats --verify. */
+static int quick_check(struct scen_db *db)
+{
+	struct stat st;
+	if (stat(db->path, &st) == 0 && st.st_size > SCEN_DB_QUICK_CHECK_MAX) {
+		scen_debug("%s: %lld bytes: no quick_check at open", db->path,
+			   (long long)st.st_size);
+		return 0;
+	}
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(db->h, "PRAGMA quick_check(1)", -1, &q,
+			       NULL) != SQLITE_OK)
+		return db_fail(db, "cannot check the database");
+	int r = sqlite3_step(q);
+	const char *res = r == SQLITE_ROW
+		? (const char *)sqlite3_column_text(q, 0) : NULL;
+	int rc = 0;
+	if (!res || strcmp(res, "ok")) {
+		/* one line: SQLite's report may hold newlines */
+		char *why = xstrdup(res ? res : sqlite3_errmsg(db->h));
+		for (char *c = why; *c; c++)
+			if (*c == '\n')
+				*c = ' ';
+		rc = scen_error("%s: the database is damaged (%s); "
+				"scen-cache-stats --verify tells more; "
+				"restore it from a copy", db->path, why);
+		free(why);
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* A number from the environment, or -1 when unset or not one. */
+static long env_long(const char *name)
+{
+	const char *v = getenv(name);
+	char *end;
+	if (!v || !*v)
+		return -1;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || *end || n < 0) {
+		scen_warn("%s=%s is not a number; ignored", name, v);
+		return -1;
+	}
+	return n;
+}
+
+/* The testing aids of db.h. */
+static int test_hooks(struct scen_db *db)
+{
+	long pages = env_long("SCEN_DB_MAX_PAGES");
+	if (pages >= 0) {
+		char sql[64];
+		snprintf(sql, sizeof sql, "PRAGMA max_page_count = %ld",
+			 pages);
+		if (db_int(db, sql) < 0)
+			return db_fail(db, "cannot set max_page_count");
+	}
+	db->fail_after = env_long("SCEN_DB_FAIL_AFTER");
+	return 0;
+}
+
 struct scen_db *scen_db_open(const char *path, int flags, int *exit_code)
 {
 	int readonly = flags & SCEN_DB_READONLY;
@@ -403,12 +543,24 @@ struct scen_db *scen_db_open(const char *path, int flags, int *exit_code)
 	}
 	sqlite3_busy_timeout(db->h, 10000);
 	sqlite3_extended_result_codes(db->h, 1);
+	db->fail_after = -1;
+	if (sqlite3_create_function(db->h, "scen_text_hash", 2,
+				    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				    sql_text_hash, NULL, NULL) != SQLITE_OK) {
+		db_fail(db, "cannot register scen_text_hash");
+		goto fail;
+	}
 	/* A quick read tells a non-database file before anything changes. */
 	if (db_int(db, "SELECT count(*) FROM sqlite_schema") < 0) {
 		scen_error("%s: not a usable SQLite database: %s", path,
 			   sqlite3_errmsg(db->h));
 		goto fail;
 	}
+	/* a process that writes checks the pages it will write into; one
+	 * that only reads meets damage as read errors (and --verify is
+	 * there to report it) */
+	if (!readonly && quick_check(db) < 0)
+		goto fail;
 	if (!readonly && (set_wal(db) < 0 ||
 			  db_exec(db, "PRAGMA synchronous = NORMAL") < 0))
 		goto fail;
@@ -419,6 +571,20 @@ struct scen_db *scen_db_open(const char *path, int flags, int *exit_code)
 		goto fail;
 	if (migrate(db, readonly, exit_code) < 0)
 		goto fail;
+	*exit_code = SCEN_EX_IOERR;
+	if (!readonly && test_hooks(db) < 0)
+		goto fail;
+	if (readonly) {
+		char *spool = xasprintf("%s.spool", path);
+		if (access(spool, F_OK) == 0)
+			scen_warn("%s holds servings not yet in the database "
+				  "(spooled while it could not be written); "
+				  "the next scen-serve-stdin, scen-gen or "
+				  "scen-pool-fill adds them", spool);
+		free(spool);
+	} else {
+		scen_spool_replay(db);
+	}
 	*exit_code = 0;
 	return db;
 fail:
@@ -443,10 +609,41 @@ void scen_db_close(struct scen_db *db)
 
 int scen_db_begin(struct scen_db *db)
 {
+	db->trouble = SCEN_DB_OK;
 	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
 		return -1;
 	db->in_tx = 1;
 	return 0;
+}
+
+int scen_db_begin_quiet(struct scen_db *db)
+{
+	db->trouble = SCEN_DB_OK;
+	if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+		    SQLITE_OK &&
+	    sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return 0;
+	db->in_tx = 1;
+	return 1;
+}
+
+enum scen_db_trouble scen_db_write_trouble(const struct scen_db *db)
+{
+	return db->trouble;
+}
+
+const char *scen_db_trouble_name(enum scen_db_trouble t)
+{
+	switch (t) {
+	case SCEN_DB_FULL:
+		return "database full";
+	case SCEN_DB_READ_ONLY:
+		return "database read-only";
+	case SCEN_DB_WRITE_ERROR:
+		return "database write error";
+	default:
+		return "database writable";
+	}
 }
 
 static int flush_counts(struct scen_db *db)
@@ -500,12 +697,21 @@ static int flush_served(struct scen_db *db)
 
 int scen_db_commit(struct scen_db *db)
 {
+	if (db->fail_after >= 0 && db->commits >= db->fail_after) {
+		scen_error("%s: \"COMMIT\": attempt to write a readonly "
+			   "database (SCEN_DB_FAIL_AFTER=%ld)", db->path,
+			   db->fail_after);
+		note_write_failure(db, SQLITE_READONLY);
+		scen_db_rollback(db);
+		return -1;
+	}
 	if (flush_counts(db) < 0 || flush_served(db) < 0 ||
 	    db_exec(db, "COMMIT") < 0) {
 		scen_db_rollback(db);
 		return -1;
 	}
 	db->in_tx = 0;
+	db->commits++;
 	return 0;
 }
 
@@ -523,6 +729,20 @@ void scen_db_rollback(struct scen_db *db)
 void scen_db_count(struct scen_db *db, const char *name, long n)
 {
 	*scen_map_put(&db->counts, name, strlen(name), NULL) += (uint64_t)n;
+}
+
+void scen_db_take_counts(struct scen_db *db,
+			 void (*fn)(void *ctx, const char *name, size_t len,
+				    long n),
+			 void *ctx)
+{
+	for (size_t i = 0; i < db->counts.cap; i++) {
+		struct scen_map_slot *s = &db->counts.slots[i];
+		if (!s->hash || !s->value)
+			continue;
+		fn(ctx, s->key, s->klen, (long)s->value);
+		s->value = 0;
+	}
 }
 
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
@@ -887,6 +1107,8 @@ int scen_db_insert_scenario(struct scen_db *db, struct scen_scenario *s)
 		sqlite3_bind_int64(st, 17, s->job);
 	else
 		sqlite3_bind_null(st, 17);
+	sqlite3_bind_int64(st, 18, text_hash(rq->key, 16, s->text,
+					     strlen(s->text)));
 	if (db_run(db, st) < 0)
 		return -1;
 	s->rowid = sqlite3_last_insert_rowid(db->h);
@@ -906,9 +1128,46 @@ static void col_copy(sqlite3_stmt *st, int i, char *buf, size_t n)
 	buf[len] = 0;
 }
 
+/* Why row st (of ST_GET_SCN) is not a sound scenario of template t, or
+ * NULL when it is; fills out's levels and position. */
+static const char *row_damage(sqlite3_stmt *st, const struct scen_template *t,
+			      struct scen_scenario_row *out)
+{
+	const char *version = (const char *)sqlite3_column_text(st, 6);
+	if (!version || strcmp(version, t->version_hex))
+		return "not of the template version it is indexed under";
+	const uint8_t *key = sqlite3_column_blob(st, 7);
+	if (!key || sqlite3_column_bytes(st, 7) != 16)
+		return "its key is damaged";
+	const char *text = (const char *)sqlite3_column_text(st, 1);
+	if (!text)
+		return "its text is missing";
+	if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
+	    sqlite3_column_int64(st, 10) !=
+		    text_hash(key, 16, text,
+			      (size_t)sqlite3_column_bytes(st, 1)))
+		return "its text does not match its checksum";
+	struct scen_request rq;
+	memset(&rq, 0, sizeof rq);
+	rq.exp = t->experiment;
+	rq.tpl = t;
+	const char *factors = (const char *)sqlite3_column_text(st, 8);
+	if (!factors || parse_levels(t, factors, rq.levels) < 0)
+		return "its factors are not the template's";
+	rq.position = (long)sqlite3_column_int64(st, 9);
+	scen_request_keys(&rq);
+	if (memcmp(rq.key, key, 16))
+		return "its factors do not give its key";
+	memcpy(out->levels, rq.levels, sizeof out->levels);
+	out->position = rq.position;
+	return NULL;
+}
+
 int scen_db_scenario_get(struct scen_db *db, int64_t rowid,
+			 const struct scen_template *t,
 			 struct scen_scenario_row *out)
 {
+	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st = db_stmt(db, ST_GET_SCN);
 	if (!st)
 		return -1;
@@ -916,12 +1175,22 @@ int scen_db_scenario_get(struct scen_db *db, int64_t rowid,
 	int r = sqlite3_step(st);
 	if (r != SQLITE_ROW) {
 		sqlite3_reset(st);
-		return r == SQLITE_DONE ? scen_error("%s: scenario %lld is "
-						     "missing", db->path,
-						     (long long)rowid)
-					: db_fail(db, "reading a scenario");
+		if (r == SQLITE_DONE) {
+			scen_error("%s: scenario %lld is missing", db->path,
+				   (long long)rowid);
+			return SCEN_DB_DAMAGED;
+		}
+		return db_fail(db, "reading a scenario");
 	}
 	col_copy(st, 0, out->sid, sizeof out->sid);
+	const char *why = row_damage(st, t, out);
+	if (why) {
+		scen_error("%s: scenario %s (row %lld) is damaged: %s; it is "
+			   "not served", db->path, out->sid,
+			   (long long)rowid, why);
+		sqlite3_reset(st);
+		return SCEN_DB_DAMAGED;
+	}
 	out->text = xstrndup((const char *)sqlite3_column_text(st, 1),
 			     (size_t)sqlite3_column_bytes(st, 1));
 	col_copy(st, 2, out->model, sizeof out->model);
@@ -964,6 +1233,80 @@ int scen_db_insert_serving(struct scen_db *db, const struct scen_serving *s)
 	db->seen_serving = sqlite3_last_insert_rowid(db->h);
 	*scen_map_put(&db->served, &s->scenario, sizeof s->scenario, NULL) += 1;
 	return 0;
+}
+
+/* Marks uid replayed: 1 when new, 0 when it was, -1 on error. */
+static int spool_mark(struct scen_db *db, const char *uid)
+{
+	sqlite3_stmt *st = db_stmt(db, ST_SPOOL_MARK);
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 2, scen_now());
+	if (db_run(db, st) < 0)
+		return -1;
+	return sqlite3_changes(db->h) > 0;
+}
+
+int scen_db_replay_serving(struct scen_db *db, const char *uid,
+			   const struct scen_spooled *r)
+{
+	sqlite3_stmt *q = db_stmt(db, ST_SCN_BY_SID);
+	sqlite3_stmt *st = db_stmt(db, ST_INSERT_SERVING);
+	sqlite3_stmt *up = db_stmt(db, ST_SERVED);
+	if (!q || !st || !up)
+		return -1;
+	sqlite3_bind_text(q, 1, r->scenario_sid, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	int64_t scn = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(db, "finding a spooled serving's scenario");
+	if (!scn)
+		return SCEN_DB_DAMAGED;
+	int fresh = spool_mark(db, uid);
+	if (fresh <= 0)
+		return fresh;
+	sqlite3_bind_text(st, 1, r->request_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->session, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->experiment, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->template_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->factors, -1, SQLITE_STATIC);
+	if (r->has_position)
+		sqlite3_bind_int64(st, 7, r->position);
+	else
+		sqlite3_bind_null(st, 7);
+	sqlite3_bind_text(st, 8, r->tier, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 9, r->similarity);
+	sqlite3_bind_int64(st, 10, scn);
+	bind_text_or_null(st, 11, r->account);
+	sqlite3_bind_double(st, 12, r->latency_ms);
+	sqlite3_bind_double(st, 13, r->served_at);
+	sqlite3_bind_int(st, 14, r->forced_fresh);
+	if (db_run(db, st) < 0)
+		return -1;
+	db->seen_serving = sqlite3_last_insert_rowid(db->h);
+	sqlite3_bind_int64(up, 1, scn);
+	sqlite3_bind_int64(up, 2, 1);
+	if (db_run(db, up) < 0)
+		return -1;
+	return 1;
+}
+
+int scen_db_replay_count(struct scen_db *db, const char *uid, int64_t hour,
+			 const char *name, long n)
+{
+	sqlite3_stmt *st = db_stmt(db, ST_COUNTER);
+	if (!st)
+		return -1;
+	int fresh = spool_mark(db, uid);
+	if (fresh <= 0)
+		return fresh;
+	sqlite3_bind_int64(st, 1, hour);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, n);
+	return db_run(db, st) < 0 ? -1 : 1;
 }
 
 int scen_db_account_get(struct scen_db *db, const char *name,

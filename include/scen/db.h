@@ -16,11 +16,23 @@ struct scen_db;
 
 enum { SCEN_DB_READONLY = 1 };
 
+/* Files above this size skip the quick_check at open (it reads every
+ * page: about 0.2 s for 100 MB from the page cache). */
+#define SCEN_DB_QUICK_CHECK_MAX (256L * 1024 * 1024)
+
 /*
  * Opens (creating it 0600 when missing, unless read-only) and migrates the
  * database. On error prints why, naming the file, and returns NULL with
  * *exit_code set (74 for I/O and corruption, 78 for a schema from a newer
- * scen).
+ * scen). A read-write open checks the file's structure first (PRAGMA
+ * quick_check, for files up to SCEN_DB_QUICK_CHECK_MAX bytes) and then
+ * replays the spool "<path>.spool" that a process left when it could not
+ * write the database (see spool.h).
+ *
+ * Testing aids, read at a read-write open: SCEN_DB_MAX_PAGES=N caps the
+ * database at N pages (PRAGMA max_page_count; never below its size), so
+ * that it fills up; SCEN_DB_FAIL_AFTER=N makes every scen_db_commit after
+ * the first N fail as if the database had turned read-only.
  */
 struct scen_db *scen_db_open(const char *path, int flags, int *exit_code);
 void scen_db_close(struct scen_db *db);
@@ -35,10 +47,33 @@ struct sqlite3 *scen_db_handle(struct scen_db *db);
 int scen_db_begin(struct scen_db *db);
 int scen_db_commit(struct scen_db *db);
 void scen_db_rollback(struct scen_db *db);
+/* For a process that cannot write: BEGIN IMMEDIATE when it can (to take
+ * its turn among the writers), else a plain BEGIN (one read snapshot),
+ * without messages. Returns 1 when a transaction is open (end it with
+ * scen_db_rollback), 0 when none could be. */
+int scen_db_begin_quiet(struct scen_db *db);
+
+/* Why writing failed since the last scen_db_begin: 0 when it did not, or
+ * when for another reason than these. Sticky until the next begin. */
+enum scen_db_trouble {
+	SCEN_DB_OK,
+	SCEN_DB_FULL,		/* SQLITE_FULL: the disk or max_page_count */
+	SCEN_DB_READ_ONLY,	/* SQLITE_READONLY */
+	SCEN_DB_WRITE_ERROR,	/* SQLITE_IOERR while writing */
+};
+enum scen_db_trouble scen_db_write_trouble(const struct scen_db *db);
+/* "database full", "database read-only", "database write error". */
+const char *scen_db_trouble_name(enum scen_db_trouble t);
 
 /* Adds n to the counter name in the current hour (kept in memory until
  * the next commit). */
 void scen_db_count(struct scen_db *db, const char *name, long n);
+/* Hands the counters not yet written to fn (name, its length, n) and
+ * forgets them: for a process that spools instead of committing. */
+void scen_db_take_counts(struct scen_db *db,
+			 void (*fn)(void *ctx, const char *name, size_t len,
+				    long n),
+			 void *ctx);
 /* Records a notable event (auth failure, breaker change, queue trouble). */
 int scen_db_event(struct scen_db *db, const char *kind, const char *account,
 		  const char *detail);
@@ -82,8 +117,22 @@ struct scen_scenario_row {
 	char account[64];
 	double created_at;
 	char origin[8];
+	uint16_t levels[SCEN_MAX_FACTORS];	/* as parsed for t */
+	long position;
 };
+/* A check of the row found it damaged (see scen_db_scenario_get). */
+#define SCEN_DB_DAMAGED (-2)
+/*
+ * Reads a scenario of template t. The row must prove sound: of t's
+ * version, its factors and position giving its stored key, and its text
+ * matching the checksum stored with it (text_hash: XXH3-64 of the text
+ * seeded with the XXH3-64 of the key; NULL only on rows the database
+ * could not hash). Returns 0, -1 on a read error, or SCEN_DB_DAMAGED when
+ * a check fails (both reported, naming the scenario); on error out->text
+ * is NULL.
+ */
 int scen_db_scenario_get(struct scen_db *db, int64_t rowid,
+			 const struct scen_template *t,
 			 struct scen_scenario_row *out);
 
 struct scen_serving {
@@ -99,6 +148,17 @@ struct scen_serving {
 /* Records a serving and counts one more serving of the scenario (the
  * count is written at commit). */
 int scen_db_insert_serving(struct scen_db *db, const struct scen_serving *s);
+
+/* Replaying a spool (spool.c), in a write transaction. Each record's uid
+ * is kept in spool_replayed, so a record is added once however often it
+ * is replayed. Return 1 added, 0 added before, -1 error (reported), and
+ * for a serving SCEN_DB_DAMAGED when its scenario is not in the
+ * database. */
+struct scen_spooled;
+int scen_db_replay_serving(struct scen_db *db, const char *uid,
+			   const struct scen_spooled *r);
+int scen_db_replay_count(struct scen_db *db, const char *uid, int64_t hour,
+			 const char *name, long n);
 
 
 /* The shared state of one account (or "*provider", the provider-wide
