@@ -2,6 +2,7 @@
  * checks every key and value with FILE:LINE:COLUMN diagnostics, computes
  * the template versions and renders prompts. */
 #include "scen/config.h"
+#include "scen/request.h"
 #include "scen/util.h"
 
 #include <errno.h>
@@ -906,6 +907,10 @@ static int parse_factor(struct ctx *c, yaml_node_t *v, struct scen_factor *f,
 		return -1;
 	if (!seq_len(seq))
 		return fail(c, seq, "%s must list at least one level", what);
+	/* a request holds a level as a 16-bit index */
+	if (seq_len(seq) > 65535)
+		return fail(c, seq, "%s lists %zu levels, more than 65535",
+			    what, seq_len(seq));
 	f->nlevels = seq_len(seq);
 	f->levels = xcalloc(f->nlevels, sizeof *f->levels);
 	for (size_t i = 0; i < f->nlevels; i++) {
@@ -936,6 +941,10 @@ static int parse_factors(struct ctx *c, yaml_node_t *v, const char *where,
 			    "{}' for none)", where);
 	if (need(c, m, YAML_MAPPING_NODE, what) < 0)
 		return -1;
+	/* A request holds one level index per factor, SCEN_MAX_FACTORS. */
+	if (map_len(m) > SCEN_MAX_FACTORS)
+		return fail(c, m, "%s declares %zu factors, more than %d", what,
+			    map_len(m), SCEN_MAX_FACTORS);
 	t->nfactors = map_len(m);
 	t->factors = xcalloc(t->nfactors, sizeof *t->factors);
 	for (size_t i = 0; i < t->nfactors; i++) {
