@@ -634,5 +634,9 @@ int scen_engine_inflight_calls(const struct scen_engine *e)
 
 double scen_engine_next_try(const struct scen_engine *e)
 {
+	/* with every slot taken, only a call's end makes room, and that
+	 * wakes the loop by itself */
+	if (e->calls >= e->cfg->provider.max_concurrency)
+		return INFINITY;
 	return e->next_try;
 }

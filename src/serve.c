@@ -56,7 +56,8 @@ struct pend {
 	double retry_at;
 	struct scen_job *job;	/* waiting for it */
 	struct pend *next_waiter;
-	struct pend *next;	/* in the waiting list */
+	struct pend *next, *prev;	/* in the waiting list */
+	int waiting;
 };
 
 struct out_slot {
@@ -465,8 +466,11 @@ static int serve_scenario(struct server *s, struct pend *p,
 	static const char *const tier_counter[SCEN_TIER_COUNT] = {
 		"tier.cache", "tier.fresh", "tier.pool", "tier.relaxed",
 	};
-	scen_db_count(s->db, tier_counter[tier], 1);
-	scen_db_count(s->db, "answer.ok", 1);
+	/* counted as servings are: not scen-gen's, not a repeat delivery */
+	if (record) {
+		scen_db_count(s->db, tier_counter[tier], 1);
+		scen_db_count(s->db, "answer.ok", 1);
+	}
 	finish_pend(s, p);
 	return 0;
 }
@@ -481,8 +485,12 @@ static void wait_for(struct server *s, struct pend *p, struct scen_job *j)
 		pp = &(*pp)->next_waiter;
 	p->next_waiter = NULL;
 	*pp = p;
+	p->prev = NULL;
 	p->next = s->waiting;
+	if (s->waiting)
+		s->waiting->prev = p;
 	s->waiting = p;
+	p->waiting = 1;
 	s->nwaiting++;
 	if (s->o->async && !p->told_generating) {
 		p->told_generating = 1;
@@ -495,11 +503,15 @@ static void wait_for(struct server *s, struct pend *p, struct scen_job *j)
 
 static void unwait(struct server *s, struct pend *p)
 {
-	struct pend **pp = &s->waiting;
-	while (*pp && *pp != p)
-		pp = &(*pp)->next;
-	if (*pp) {
-		*pp = p->next;
+	if (p->waiting) {
+		if (p->prev)
+			p->prev->next = p->next;
+		else
+			s->waiting = p->next;
+		if (p->next)
+			p->next->prev = p->prev;
+		p->prev = p->next = NULL;
+		p->waiting = 0;
 		s->nwaiting--;
 	}
 	if (p->job) {
