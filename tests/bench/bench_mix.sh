@@ -1,7 +1,8 @@
 # scen-serve-stdin throughput on a realistic mix: 70 % strict hits, 25 %
 # fresh generations through the fake provider, 4 % pool entries, 1 %
 # relaxed matches (100,000 requests; fallback [cache, pool, relaxed, fresh]
-# so that each tier's share is set by construction).
+# so that each tier's share is set by construction). The fresh quarter is
+# bound by the fake provider (a Python server, a few hundred calls a second).
 . "$SCEN_TOP/tests/lib/test-lib.sh"
 fake_start
 python3 - "$FAKE_URL" >scen.yaml <<'PY'
@@ -11,7 +12,7 @@ provider:
   base_url: %s
   model: m
   max_concurrency: 32
-  deadline_s: 60
+  deadline_s: 600
   accounts:
     - {name: a, api_key_env: SCEN_TEST_KEY_1}
     - {name: b, api_key_env: SCEN_TEST_KEY_2}
