@@ -6,6 +6,7 @@
 #include "scen/util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +41,10 @@ const char *scen_config_path(const char *explicit_path)
 		return explicit_path;
 	return env && *env ? env : "scen.yaml";
 }
+
+/* What a config may grow to once YAML aliases are expanded (or 4 times
+ * its size, when larger): bounds the work and memory of a load. */
+#define CONFIG_MAX_EXPANDED (64 * 1024)
 
 /* ---- Diagnostics and nodes ---- */
 
@@ -985,6 +990,10 @@ static int parse_position(struct ctx *c, yaml_node_t *v,
 	if (p->min > p->max)
 		return fail(c, get(c, m, "max"), "'max' (%ld) in %s is less "
 			    "than 'min' (%ld)", p->max, where, p->min);
+	/* Closeness and pool designs compute max - min as a long. */
+	if (p->min < 0 && p->max > LONG_MAX + p->min)
+		return fail(c, get(c, m, "max"), "%s is too wide: 'max' - "
+			    "'min' must be at most %ld", where, LONG_MAX);
 	p->declared = 1;
 	p->soft = get(c, m, "weight") != NULL;
 	return 0;
@@ -1032,6 +1041,21 @@ static int parse_validate(struct ctx *c, yaml_node_t *v,
 	return 0;
 }
 
+/* Similarity divides by the sum of the soft weights: it must be finite. */
+static int check_weights(struct ctx *c, yaml_node_t *v,
+			 const struct scen_template *t)
+{
+	double sum = t->position.soft ? t->position.weight : 0;
+
+	for (size_t i = 0; i < t->nfactors; i++)
+		if (t->factors[i].soft)
+			sum += t->factors[i].weight;
+	if (isfinite(sum))
+		return 0;
+	return fail(c, v, "the weights of template '%s' add up to more than "
+		    "a number can hold", t->name);
+}
+
 static int parse_template(struct ctx *c, yaml_node_t *v,
 			  struct scen_template *t)
 {
@@ -1040,7 +1064,8 @@ static int parse_template(struct ctx *c, yaml_node_t *v,
 	if (read_map(c, v, where, template_fields, t) < 0 ||
 	    get_str(c, v, where, "prompt", &t->prompt, NULL) < 0 ||
 	    parse_factors(c, v, where, t) < 0 ||
-	    parse_position(c, v, t) < 0 || parse_validate(c, v, t) < 0)
+	    parse_position(c, v, t) < 0 || parse_validate(c, v, t) < 0 ||
+	    check_weights(c, v, t) < 0)
 		return -1;
 	return check_text(c, get(c, v, "prompt"), t->prompt, t, 1,
 			  str(c, "the prompt of template '%s'", t->name));
@@ -1214,6 +1239,65 @@ static int read_keys(struct ctx *c, int require_keys)
 	return !require_keys || have ? 0 : -1;
 }
 
+/*
+ * Aliases let a small file name one node many times ("billion laughs"):
+ * the size of node id with every alias expanded (a scalar counts its
+ * bytes), at least limit when larger; memo[id] holds it once known. An
+ * anchor on an ancestor makes a cycle, which counts as limit. Nothing
+ * below depth 64 is counted (the schema reads far less deep), and *cut
+ * says so, for such a size is not kept in memo.
+ */
+static size_t expanded_size(yaml_document_t *doc, int id, size_t *memo,
+			    size_t limit, int depth, int *cut)
+{
+	yaml_node_t *n = yaml_document_get_node(doc, id);
+	size_t size = 1;
+	int sub = 0;
+
+	if (!n || depth > 64) {
+		*cut = 1;
+		return 1;
+	}
+	if (memo[id])
+		return memo[id];
+	memo[id] = limit;
+	if (n->type == YAML_SCALAR_NODE)
+		size += n->data.scalar.length;
+	for (yaml_node_item_t *i = n->type == YAML_SEQUENCE_NODE ?
+	     n->data.sequence.items.start : NULL;
+	     i && i < n->data.sequence.items.top && size < limit; i++)
+		size += expanded_size(doc, *i, memo, limit, depth + 1, &sub);
+	for (yaml_node_pair_t *p = n->type == YAML_MAPPING_NODE ?
+	     n->data.mapping.pairs.start : NULL;
+	     p && p < n->data.mapping.pairs.top && size < limit; p++) {
+		size += expanded_size(doc, p->key, memo, limit, depth + 1,
+				      &sub);
+		size += expanded_size(doc, p->value, memo, limit, depth + 1,
+				      &sub);
+	}
+	memo[id] = sub ? 0 : size;
+	*cut |= sub;
+	return size;
+}
+
+/* Refuses a document that aliases make much larger than it is written. */
+static int check_expansion(struct ctx *c, size_t len)
+{
+	yaml_document_t *doc = c->doc;
+	size_t nodes = (size_t)(doc->nodes.top - doc->nodes.start);
+	size_t limit = len > CONFIG_MAX_EXPANDED / 4 ? 4 * len :
+		       CONFIG_MAX_EXPANDED;
+	size_t *memo = xcalloc(nodes + 1, sizeof *memo);
+	int cut = 0;
+	size_t size = nodes ? expanded_size(doc, 1, memo, limit, 0, &cut) : 0;
+
+	free(memo);
+	if (size < limit)
+		return 0;
+	return scen_error("%s:1:1: the config is too large once its aliases "
+			  "are expanded (more than %zu bytes)", c->name, limit);
+}
+
 static void syntax_error(const char *name, const yaml_parser_t *p,
 			 const char *text, size_t len)
 {
@@ -1261,7 +1345,7 @@ struct scen_config *scen_config_parse(const char *name, const char *text,
 		scen_config_free(cfg);
 		return NULL;
 	}
-	rc = parse_root(&c);
+	rc = check_expansion(&c, len) < 0 ? -1 : parse_root(&c);
 	if (rc == 0 && !yaml_parser_load(&parser, &more)) {
 		syntax_error(name, &parser, text, len);
 		rc = -1;
