@@ -36,7 +36,7 @@ double scen_parse_duration(const char *s, size_t n)
 		if (*end)
 			return -1;
 		if (i == n) {	/* a bare number: seconds */
-			if (any)
+			if (any || v > 1e9)
 				return -1;
 			return v;
 		}
@@ -65,7 +65,8 @@ double scen_parse_duration(const char *s, size_t n)
 		total += v * unit;
 		any = 1;
 	}
-	return total;
+	/* no wait worth honouring is longer than a few years */
+	return total <= 1e9 ? total : -1;
 }
 
 static int header_is(const char *line, size_t n, const char *name,
@@ -191,9 +192,12 @@ int scen_parse_completion(const char *body, size_t n,
 	if (json_is_object(u)) {
 		json_t *pt = json_object_get(u, "prompt_tokens");
 		json_t *ct = json_object_get(u, "completion_tokens");
-		if (json_is_integer(pt))
+		/* counts only: negative or absurd ones are not believed */
+		if (json_is_integer(pt) && json_integer_value(pt) >= 0 &&
+		    json_integer_value(pt) < 100000000)
 			out->prompt_tokens = (long)json_integer_value(pt);
-		if (json_is_integer(ct))
+		if (json_is_integer(ct) && json_integer_value(ct) >= 0 &&
+		    json_integer_value(ct) < 100000000)
 			out->completion_tokens = (long)json_integer_value(ct);
 	}
 	rc = 0;
@@ -304,7 +308,8 @@ struct scen_call *scen_http_start(struct scen_http *h, const char *url,
 	hd = curl_slist_append(hd, "Content-Type: application/json");
 	hd = curl_slist_append(hd, "Expect:");
 	c->headers_ = hd;
-	long ms = (long)ceil(scen_real_ms(timeout_s));
+	double real_ms = scen_real_ms(timeout_s);
+	long ms = real_ms < 1e9 ? (long)ceil(real_ms) : 1000000000L;
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hd);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->req_.buf);

@@ -84,6 +84,8 @@ static void test_duration_bad(void **state)
 		"", " ", "\r\n", "abc", "1x", "m", "s", "ms", "h1", "1.2.3s",
 		".s", ".", "1s2", "1m30", "-1s", "+1s", "1 s", "1m 2s", "1e3s",
 		"1S", "1M", "s1", "1hh", "1..5s", "--", "1,5s", "0x10",
+		/* waits beyond belief (more than 1e9 s) */
+		"99999999999999999999999999999h", "2000000000",
 	};
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
