@@ -190,38 +190,6 @@ static int valid_name(const char *s, int ident)
 	return 1;
 }
 
-static size_t min_size(size_t a, size_t b)
-{
-	return a < b ? a : b;
-}
-
-/* Optimal string alignment distance, for did-you-mean hints. */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t n = strlen(a), m = strlen(b), w = m + 1, r;
-	size_t *d = xmalloc((n + 1) * w * sizeof *d);
-
-	for (size_t i = 0; i <= n; i++)
-		for (size_t j = 0; j <= m; j++) {
-			size_t v;
-
-			if (!i || !j) {
-				d[i * w + j] = i + j;
-				continue;
-			}
-			v = d[(i - 1) * w + j - 1] + (a[i - 1] != b[j - 1]);
-			v = min_size(v, d[(i - 1) * w + j] + 1);
-			v = min_size(v, d[i * w + j - 1] + 1);
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
-			    a[i - 2] == b[j - 1])
-				v = min_size(v, d[(i - 2) * w + j - 2] + 1);
-			d[i * w + j] = v;
-		}
-	r = d[n * w + m];
-	free(d);
-	return r;
-}
-
 /* " (did you mean 'x'?)" when a candidate is close to s, else "". */
 static const char *hint(struct ctx *c, const char *s,
 			const char *const *cands, size_t n)
@@ -230,7 +198,7 @@ static const char *hint(struct ctx *c, const char *s,
 	size_t bestd = (size_t)-1;
 
 	for (size_t i = 0; i < n; i++) {
-		size_t d = edit_distance(s, cands[i]);
+		size_t d = scen_edit_distance(s, cands[i]);
 		size_t len = strlen(s) > strlen(cands[i]) ? strlen(s) :
 			     strlen(cands[i]);
 

@@ -22,30 +22,6 @@ static int fail(struct scen_req_error *err, const char *code,
 	return -1;
 }
 
-/* Levenshtein distance, capped; for "did you mean". */
-static size_t edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 64 || lb > 64)
-		return 99;
-	size_t row[65];
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t prev = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cur = row[j];
-			size_t sub = prev + (a[i - 1] != b[j - 1]);
-			size_t del = row[j] + 1, ins = row[j - 1] + 1;
-			row[j] = sub < del ? (sub < ins ? sub : ins)
-					   : (del < ins ? del : ins);
-			prev = cur;
-		}
-	}
-	return row[lb];
-}
-
 /* Writes " (did you mean 'x'?)" when one name is close, else "". */
 static void suggest(char *buf, size_t n, const char *name,
 		    const char *const *names, size_t count, size_t stride)
@@ -55,7 +31,7 @@ static void suggest(char *buf, size_t n, const char *name,
 	for (size_t i = 0; i < count; i++) {
 		const char *c = *(const char *const *)((const char *)names +
 						       i * stride);
-		size_t d = edit_distance(name, c);
+		size_t d = scen_edit_distance(name, c);
 		if (d < bestd) {
 			bestd = d;
 			best = c;

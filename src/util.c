@@ -409,3 +409,34 @@ uint64_t scen_random64(void)
 	}
 	return r;
 }
+
+size_t scen_edit_distance(const char *a, const char *b)
+{
+	size_t n = strlen(a), m = strlen(b), w = m + 1, r;
+	if (n > 64 || m > 64)
+		return (size_t)-1 / 2;	/* no hint is worth that much work */
+	size_t d[65 * 65];
+
+	for (size_t i = 0; i <= n; i++)
+		for (size_t j = 0; j <= m; j++) {
+			size_t v, x;
+
+			if (!i || !j) {
+				d[i * w + j] = i + j;
+				continue;
+			}
+			v = d[(i - 1) * w + j - 1] + (a[i - 1] != b[j - 1]);
+			x = d[(i - 1) * w + j] + 1;
+			v = x < v ? x : v;
+			x = d[i * w + j - 1] + 1;
+			v = x < v ? x : v;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1]) {
+				x = d[(i - 2) * w + j - 2] + 1;
+				v = x < v ? x : v;
+			}
+			d[i * w + j] = v;
+		}
+	r = d[n * w + m];
+	return r;
+}

@@ -87,6 +87,10 @@ double scen_parse_iso8601(const char *s);
 /* Checks that stdout was written and closed without error. */
 int scen_close_stdout(void);
 
+/* Optimal string alignment distance between two names, for "did you
+ * mean" hints; huge for names longer than 64 bytes. */
+size_t scen_edit_distance(const char *a, const char *b);
+
 /* 64 random bits (getrandom). */
 uint64_t scen_random64(void);
 
