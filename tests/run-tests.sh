@@ -55,7 +55,7 @@ judge() {
 # memcheck NAME OUTFILE VGDIR: one verdict from valgrind's reports
 memcheck() {
 	local bad
-	bad=$(grep -lE 'definitely lost: [1-9]|Invalid (read|write|free)|uninitialised|Mismatched free' "$3"/*.log 2>/dev/null)
+	bad=$(grep -lEf tests/lib/memcheck-errors "$3"/*.log 2>/dev/null)
 	if [ -n "$bad" ]; then
 		echo "not ok - memcheck: $1" >"$2"
 		for f in $bad; do sed 's/^/# /' "$f" | head -40 >>"$2"; done

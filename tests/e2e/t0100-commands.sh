@@ -3,6 +3,7 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 for bin in "$SCEN_BUILD"/bin/*; do
 	c=$(basename "$bin")
+	bin=$(command -v "$c")	# under make check-valgrind, memcheck's wrapper
 	"$bin" --help >out 2>err
 	is "$c --help exits 0" "$?" 0
 	check "$c --help starts with usage" grep -q "^usage: $c" out

@@ -11,7 +11,8 @@ if [ -n "${SCEN_VALGRIND_DIR:-}" ]; then
 	for c in "$SCEN_BUILD"/bin/*; do
 		cat >"$SCEN_VALGRIND_DIR/bin/${c##*/}" <<VG
 #!/bin/sh
-exec valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+exec valgrind -q --leak-check=full --show-leak-kinds=definite \
+	--errors-for-leak-kinds=definite --track-origins=yes \
 	--log-file="$SCEN_VALGRIND_DIR/%p.log" "$c" "\$@"
 VG
 		chmod +x "$SCEN_VALGRIND_DIR/bin/${c##*/}"
