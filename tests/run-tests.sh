@@ -8,9 +8,10 @@
 #                        replay the fuzz targets' corpora on it
 #   pattern              only tests whose path contains it ("e2e", "unit",
 #                        "long" for tests/long, or part of a name)
-# SCEN_JOBS (default 3) scripts run at once; SCEN_VALGRIND=1 runs every
-# command of the end-to-end tests under memcheck and judges the runs by
-# its reports; SCEN_LONG=1 is set by make check-long.
+# SCEN_JOBS (default 3) scripts run at once; SCEN_VALGRIND=1 runs the unit
+# tests and every command of the end-to-end tests under memcheck and judges
+# the end-to-end runs by its reports (tests/lib/memcheck-errors) alone;
+# SCEN_LONG=1 is set by make check-long.
 san=""
 if [ "${1:-}" = --sanitize ]; then
 	san=$2
@@ -74,7 +75,13 @@ run_pass() {
 		case $name in *"$pat"*) ;; *) continue ;; esac
 		out=$log/$(echo "$name" | tr / _).out
 		start=$(date +%s)
-		"$t" >"$out" 2>&1
+		if [ -n "${SCEN_VALGRIND:-}" ]; then
+			valgrind -q --leak-check=full --show-leak-kinds=definite \
+				--errors-for-leak-kinds=definite --error-exitcode=99 \
+				"$t" >"$out" 2>&1
+		else
+			"$t" >"$out" 2>&1
+		fi
 		judge "$name" "$out" $? $(($(date +%s) - start))
 	done
 	local dir=tests/e2e
