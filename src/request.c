@@ -43,56 +43,320 @@ static void suggest(char *buf, size_t n, const char *name,
 		buf[0] = 0;
 }
 
-/* Canonical string of a scalar level value, or -1 when not a scalar. */
-static int level_string(json_t *v, char *buf, size_t n)
+/*
+ * A request line is read into fields (struct line) by one of two readers:
+ * fast_read, for the plain lines a study's backend sends (printable ASCII
+ * strings without escapes, integers, the factors object), and jansson for
+ * everything else; fast_read gives up (-1) on anything outside its subset,
+ * including every syntax error, so what a line means and every error
+ * message come from the same checks below whichever reader read it. The
+ * fuzz target fuzz_request holds the two readers to the same answers.
+ */
+enum vtype { V_NONE, V_STR, V_INT, V_REAL, V_BOOL, V_NULL, V_OBJ, V_ARR };
+
+struct val {
+	enum vtype t;
+	const char *s;		/* V_STR: NUL-terminated, n bytes */
+	size_t n;
+	long long i;		/* V_INT, V_BOOL */
+	double d;		/* V_REAL */
+};
+
+struct factor_val {
+	const char *name;
+	struct val v;
+};
+
+struct line {
+	struct val id, session, experiment, template, factors, position, op,
+		job;
+	const char *unknown;	/* the first field not of the protocol */
+	/* the factors in line order; more than SCEN_MAX_FACTORS can only
+	 * mean an unknown one among the first SCEN_MAX_FACTORS + 1 */
+	struct factor_val f[SCEN_MAX_FACTORS + 1];
+	size_t nf;
+};
+
+static const char *const fields[] = {
+	"id", "session", "experiment", "template", "factors", "position",
+	"op", "job",
+};
+#define NFIELDS (sizeof fields / sizeof fields[0])
+
+static struct val *field_of(struct line *l, size_t i)
 {
-	if (json_is_string(v)) {
-		size_t len = json_string_length(v);
-		if (len >= n)
-			return -1;
-		memcpy(buf, json_string_value(v), len + 1);
-		return 0;
-	}
-	if (json_is_integer(v)) {
-		snprintf(buf, n, "%lld", (long long)json_integer_value(v));
-		return 0;
-	}
-	if (json_is_real(v)) {
-		double d = json_real_value(v);
-		if (d == floor(d) && fabs(d) < 1e15)
-			snprintf(buf, n, "%lld", (long long)d);
-		else
-			snprintf(buf, n, "%.15g", d);
-		return 0;
-	}
-	if (json_is_boolean(v)) {
-		snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
-		return 0;
-	}
-	return -1;
+	struct val *v[NFIELDS] = {
+		&l->id, &l->session, &l->experiment, &l->template,
+		&l->factors, &l->position, &l->op, &l->job,
+	};
+	return v[i];
 }
 
-static char *id_string(json_t *v)
+static size_t field_index(const char *name, size_t n)
 {
-	if (json_is_string(v))
-		return xstrndup(json_string_value(v), json_string_length(v));
-	if (json_is_integer(v))
-		return xasprintf("%lld", (long long)json_integer_value(v));
+	for (size_t i = 0; i < NFIELDS; i++)
+		if (strlen(fields[i]) == n && !memcmp(name, fields[i], n))
+			return i;
+	return NFIELDS;
+}
+
+/* ---- fast_read: the plain subset, in place in a scratch copy */
+
+struct cursor {
+	char *p, *end;
+};
+
+static void skip_ws(struct cursor *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' ||
+				 *c->p == '\n' || *c->p == '\r'))
+		c->p++;
+}
+
+/* A string of printable ASCII without escapes; NUL-terminated in place. */
+static int fast_string(struct cursor *c, const char **s, size_t *n)
+{
+	if (c->p >= c->end || *c->p != '"')
+		return -1;
+	char *b = ++c->p;
+	while (c->p < c->end && *c->p != '"') {
+		unsigned char ch = (unsigned char)*c->p;
+		if (ch < 0x20 || ch > 0x7e || ch == '\\')
+			return -1;
+		c->p++;
+	}
+	if (c->p >= c->end)
+		return -1;
+	*c->p++ = 0;
+	*s = b;
+	*n = (size_t)(c->p - 1 - b);
+	return 0;
+}
+
+/* A value: a plain string or an integer of at most 18 digits. */
+static int fast_scalar(struct cursor *c, struct val *v)
+{
+	if (c->p < c->end && *c->p == '"') {
+		v->t = V_STR;
+		return fast_string(c, &v->s, &v->n);
+	}
+	int neg = c->p < c->end && *c->p == '-';
+	if (neg)
+		c->p++;
+	char *b = c->p;
+	long long x = 0;
+	while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+		if (c->p - b == 18)
+			return -1;	/* long: jansson's */
+		x = x * 10 + (*c->p++ - '0');
+	}
+	size_t digits = (size_t)(c->p - b);
+	if (!digits || (*b == '0' && digits > 1))
+		return -1;
+	/* a fraction or an exponent is jansson's to read */
+	if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E'))
+		return -1;
+	v->t = V_INT;
+	v->i = neg ? -x : x;
+	return 0;
+}
+
+static int fast_factors(struct cursor *c, struct line *l)
+{
+	c->p++;		/* '{' */
+	skip_ws(c);
+	if (c->p < c->end && *c->p == '}') {
+		c->p++;
+		return 0;
+	}
+	for (;;) {
+		if (l->nf == 16)	/* many: jansson's */
+			return -1;
+		struct factor_val *f = &l->f[l->nf];
+		size_t n;
+		skip_ws(c);
+		if (fast_string(c, &f->name, &n) < 0)
+			return -1;
+		for (size_t i = 0; i < l->nf; i++)
+			if (!strcmp(l->f[i].name, f->name))
+				return -1;	/* a duplicate: an error */
+		skip_ws(c);
+		if (c->p >= c->end || *c->p++ != ':')
+			return -1;
+		skip_ws(c);
+		if (fast_scalar(c, &f->v) < 0)
+			return -1;
+		l->nf++;
+		skip_ws(c);
+		if (c->p >= c->end)
+			return -1;
+		if (*c->p == '}') {
+			c->p++;
+			return 0;
+		}
+		if (*c->p++ != ',')
+			return -1;
+	}
+}
+
+static int fast_read(char *buf, size_t len, struct line *l)
+{
+	struct cursor c = {buf, buf + len};
+	unsigned seen = 0;
+	skip_ws(&c);
+	if (c.p >= c.end || *c.p++ != '{')
+		return -1;
+	skip_ws(&c);
+	if (c.p < c.end && *c.p == '}') {
+		c.p++;
+		goto end;
+	}
+	for (;;) {
+		const char *name;
+		size_t n;
+		skip_ws(&c);
+		if (fast_string(&c, &name, &n) < 0)
+			return -1;
+		size_t i = field_index(name, n);
+		if (i == NFIELDS || (seen & (1u << i)))
+			return -1;	/* unknown or repeated: jansson's */
+		seen |= 1u << i;
+		skip_ws(&c);
+		if (c.p >= c.end || *c.p++ != ':')
+			return -1;
+		skip_ws(&c);
+		struct val *v = field_of(l, i);
+		if (c.p < c.end && *c.p == '{') {
+			if (v != &l->factors || fast_factors(&c, l) < 0)
+				return -1;
+			v->t = V_OBJ;
+		} else if (fast_scalar(&c, v) < 0) {
+			return -1;
+		}
+		skip_ws(&c);
+		if (c.p >= c.end)
+			return -1;
+		if (*c.p == '}') {
+			c.p++;
+			break;
+		}
+		if (*c.p++ != ',')
+			return -1;
+	}
+end:
+	skip_ws(&c);
+	return c.p == c.end ? 0 : -1;
+}
+
+/* ---- the jansson reader: any valid JSON */
+
+static void from_json(json_t *j, struct val *v)
+{
+	switch (json_typeof(j)) {
+	case JSON_STRING:
+		v->t = V_STR;
+		v->s = json_string_value(j);
+		v->n = json_string_length(j);
+		break;
+	case JSON_INTEGER:
+		v->t = V_INT;
+		v->i = json_integer_value(j);
+		break;
+	case JSON_REAL:
+		v->t = V_REAL;
+		v->d = json_real_value(j);
+		break;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		v->t = V_BOOL;
+		v->i = json_is_true(j);
+		break;
+	case JSON_NULL:
+		v->t = V_NULL;
+		break;
+	case JSON_OBJECT:
+		v->t = V_OBJ;
+		break;
+	case JSON_ARRAY:
+		v->t = V_ARR;
+		break;
+	}
+}
+
+static void json_read(json_t *o, struct line *l)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(o, key, v) {
+		size_t i = field_index(key, strlen(key));
+		if (i == NFIELDS) {
+			if (!l->unknown)
+				l->unknown = key;
+			continue;
+		}
+		from_json(v, field_of(l, i));
+	}
+	json_t *jf = json_object_get(o, "factors");
+	if (!json_is_object(jf))
+		return;
+	json_object_foreach(jf, key, v) {
+		if (l->nf == SCEN_MAX_FACTORS + 1)
+			break;
+		l->f[l->nf].name = key;
+		from_json(v, &l->f[l->nf].v);
+		l->nf++;
+	}
+}
+
+/* ---- the checks */
+
+/* Canonical string of a scalar level value, or -1 when not a scalar. */
+static int level_string(const struct val *v, char *buf, size_t n)
+{
+	switch (v->t) {
+	case V_STR:
+		if (v->n >= n)
+			return -1;
+		memcpy(buf, v->s, v->n + 1);
+		return 0;
+	case V_INT:
+		snprintf(buf, n, "%lld", v->i);
+		return 0;
+	case V_REAL:
+		if (v->d == floor(v->d) && fabs(v->d) < 1e15)
+			snprintf(buf, n, "%lld", (long long)v->d);
+		else
+			snprintf(buf, n, "%.15g", v->d);
+		return 0;
+	case V_BOOL:
+		snprintf(buf, n, "%s", v->i ? "true" : "false");
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static char *id_string(const struct val *v)
+{
+	if (v->t == V_STR)
+		return xstrndup(v->s, v->n);
+	if (v->t == V_INT)
+		return xasprintf("%lld", v->i);
 	return NULL;
 }
 
-static int check_factors(const struct scen_template *t, json_t *factors,
+static int check_factors(const struct scen_template *t, const struct line *l,
 			 struct scen_request *rq, struct scen_req_error *err)
 {
-	const char *name;
-	json_t *v;
 	int seen[SCEN_MAX_FACTORS] = {0};
 	char hint[96], lvl[256];
 
-	if (factors && !json_is_object(factors))
+	if (l->factors.t != V_NONE && l->factors.t != V_OBJ)
 		return fail(err, "invalid_request",
 			    "'factors' must be an object");
-	json_object_foreach(factors, name, v) {
+	for (size_t k = 0; k < l->nf; k++) {
+		const char *name = l->f[k].name;
+		const struct val *v = &l->f[k].v;
 		int fi = scen_template_factor(t, name);
 		if (fi < 0) {
 			suggest(hint, sizeof hint, name,
@@ -105,7 +369,7 @@ static int check_factors(const struct scen_template *t, json_t *factors,
 		const struct scen_factor *f = &t->factors[fi];
 		if (level_string(v, lvl, sizeof lvl) < 0)
 			return fail(err, "bad_level",
-				    json_is_string(v)
+				    v->t == V_STR
 				    ? "the value of factor '%s' is longer than "
 				      "any level"
 				    : "factor '%s' must be a string, number or "
@@ -130,18 +394,15 @@ static int check_factors(const struct scen_template *t, json_t *factors,
 	return 0;
 }
 
-static int check_get(const struct scen_config *cfg, json_t *o,
+static int check_get(const struct scen_config *cfg, const struct line *l,
 		     struct scen_request *rq, struct scen_req_error *err)
 {
-	json_t *jexp = json_object_get(o, "experiment");
-	json_t *jtpl = json_object_get(o, "template");
-	json_t *jpos = json_object_get(o, "position");
 	char hint[96];
 
-	if (jexp && !json_is_string(jexp))
+	if (l->experiment.t != V_NONE && l->experiment.t != V_STR)
 		return fail(err, "invalid_request",
 			    "'experiment' must be a string");
-	if (!jexp) {
+	if (l->experiment.t == V_NONE) {
 		if (cfg->nexperiments != 1)
 			return fail(err, "missing_field",
 				    "'experiment' is required: the config "
@@ -149,7 +410,7 @@ static int check_get(const struct scen_config *cfg, json_t *o,
 				    cfg->nexperiments);
 		rq->exp = &cfg->experiments[0];
 	} else {
-		const char *name = json_string_value(jexp);
+		const char *name = l->experiment.s;
 		rq->exp = scen_config_experiment(cfg, name);
 		if (!rq->exp) {
 			suggest(hint, sizeof hint, name,
@@ -161,44 +422,42 @@ static int check_get(const struct scen_config *cfg, json_t *o,
 				    name, hint);
 		}
 	}
-	if (!jtpl)
+	if (l->template.t == V_NONE)
 		return fail(err, "missing_field", "'template' is required");
-	if (!json_is_string(jtpl))
+	if (l->template.t != V_STR)
 		return fail(err, "invalid_request",
 			    "'template' must be a string");
-	rq->tpl = scen_experiment_template(rq->exp, json_string_value(jtpl));
+	rq->tpl = scen_experiment_template(rq->exp, l->template.s);
 	if (!rq->tpl) {
-		suggest(hint, sizeof hint, json_string_value(jtpl),
+		suggest(hint, sizeof hint, l->template.s,
 			(const char *const *)&rq->exp->templates[0].name,
 			rq->exp->ntemplates, sizeof(rq->exp->templates[0]));
 		return fail(err, "unknown_template",
 			    "template '%.64s' is not declared in experiment "
-			    "'%s'%s", json_string_value(jtpl), rq->exp->name,
-			    hint);
+			    "'%s'%s", l->template.s, rq->exp->name, hint);
 	}
 	const struct scen_template *t = rq->tpl;
-	json_t *jf = json_object_get(o, "factors");
-	if (!jf && t->nfactors)
+	if (l->factors.t == V_NONE && t->nfactors)
 		return fail(err, "missing_field",
 			    "'factors' is required by template '%s'", t->name);
-	if (check_factors(t, jf, rq, err) < 0)
+	if (check_factors(t, l, rq, err) < 0)
 		return -1;
+	const struct val *pos = &l->position;
 	if (t->position.declared) {
-		if (!jpos)
+		if (pos->t == V_NONE)
 			return fail(err, "missing_field",
 				    "'position' is required by template '%s'",
 				    t->name);
-		if (!json_is_integer(jpos))
+		if (pos->t != V_INT)
 			return fail(err, "invalid_request",
 				    "'position' must be an integer");
-		json_int_t p = json_integer_value(jpos);
-		if (p < t->position.min || p > t->position.max)
+		if (pos->i < t->position.min || pos->i > t->position.max)
 			return fail(err, "bad_position",
 				    "position %lld is outside %ld..%ld of "
-				    "template '%s'", (long long)p,
+				    "template '%s'", pos->i,
 				    t->position.min, t->position.max, t->name);
-		rq->position = (long)p;
-	} else if (jpos && !json_is_null(jpos)) {
+		rq->position = (long)pos->i;
+	} else if (pos->t != V_NONE && pos->t != V_NULL) {
 		return fail(err, "invalid_request",
 			    "template '%s' declares no position", t->name);
 	}
@@ -206,107 +465,98 @@ static int check_get(const struct scen_config *cfg, json_t *o,
 	return 0;
 }
 
-static const char *const fields[] = {
-	"id", "session", "experiment", "template", "factors", "position",
-	"op", "job",
-};
-
-int scen_request_parse(const struct scen_config *cfg, const char *line,
-		       size_t len, long lineno, int flags,
-		       struct scen_request *rq, struct scen_req_error *err)
+static int check_line(const struct scen_config *cfg, const struct line *l,
+		      int flags, struct scen_request *rq,
+		      struct scen_req_error *err)
 {
-	json_error_t jerr;
-	memset(rq, 0, sizeof *rq);
-	rq->lineno = lineno;
-	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	int rc = -1;
-
-	if (!o) {
-		rq->id = xasprintf("%ld", lineno);
-		return fail(err, "invalid_json", "column %d: %s",
-			    jerr.column, jerr.text);
-	}
-	if (!json_is_object(o)) {
-		rq->id = xasprintf("%ld", lineno);
-		fail(err, "invalid_json", "a request must be a JSON object");
-		goto out;
-	}
-	json_t *jid = json_object_get(o, "id");
-	rq->id = jid ? id_string(jid) : NULL;
+	rq->id = l->id.t != V_NONE ? id_string(&l->id) : NULL;
 	if (!rq->id) {
-		rq->id = xasprintf("%ld", lineno);
-		if (jid) {
-			fail(err, "invalid_request",
-			     "'id' must be a string or an integer");
-			goto out;
-		}
+		rq->id = xasprintf("%ld", rq->lineno);
+		if (l->id.t != V_NONE)
+			return fail(err, "invalid_request",
+				    "'id' must be a string or an integer");
 	}
-	const char *key;
-	json_t *v;
-	json_object_foreach(o, key, v) {
-		size_t i, n = sizeof fields / sizeof fields[0];
-		for (i = 0; i < n; i++)
-			if (!strcmp(key, fields[i]))
-				break;
-		if (i == n) {
-			char hint[96];
-			suggest(hint, sizeof hint, key,
-				(const char *const *)fields, n, sizeof(char *));
-			fail(err, "invalid_request", "unknown field '%.64s'%s",
-			     key, hint);
-			goto out;
-		}
+	if (l->unknown) {
+		char hint[96];
+		suggest(hint, sizeof hint, l->unknown,
+			(const char *const *)fields, NFIELDS, sizeof(char *));
+		return fail(err, "invalid_request", "unknown field '%.64s'%s",
+			    l->unknown, hint);
 	}
-	json_t *js = json_object_get(o, "session");
-	if (js && !json_is_string(js)) {
-		fail(err, "invalid_request", "'session' must be a string");
-		goto out;
-	}
-	if (js && json_string_length(js) == 0) {
-		fail(err, "invalid_request", "'session' must not be empty");
-		goto out;
-	}
-	if (js)
-		rq->session = xstrndup(json_string_value(js),
-				       json_string_length(js));
-	json_t *jop = json_object_get(o, "op");
-	if (jop && !json_is_string(jop)) {
-		fail(err, "invalid_request", "'op' must be a string");
-		goto out;
-	}
-	const char *op = jop ? json_string_value(jop) : "get";
+	const struct val *js = &l->session;
+	if (js->t != V_NONE && js->t != V_STR)
+		return fail(err, "invalid_request",
+			    "'session' must be a string");
+	if (js->t == V_STR && js->n == 0)
+		return fail(err, "invalid_request",
+			    "'session' must not be empty");
+	if (js->t == V_STR)
+		rq->session = xstrndup(js->s, js->n);
+	if (l->op.t != V_NONE && l->op.t != V_STR)
+		return fail(err, "invalid_request", "'op' must be a string");
+	const char *op = l->op.t == V_STR ? l->op.s : "get";
 	if (!strcmp(op, "get"))
 		rq->op = SCEN_OP_GET;
 	else if (!strcmp(op, "status"))
 		rq->op = SCEN_OP_STATUS;
 	else if (!strcmp(op, "cancel"))
 		rq->op = SCEN_OP_CANCEL;
-	else {
-		fail(err, "invalid_request",
-		     "op '%.32s' is not one of get, status, cancel", op);
-		goto out;
-	}
+	else
+		return fail(err, "invalid_request",
+			    "op '%.32s' is not one of get, status, cancel",
+			    op);
 	if (rq->op != SCEN_OP_GET) {
-		json_t *jj = json_object_get(o, "job");
-		if (!jj || !rq->session) {
-			fail(err, "missing_field", "op '%s' needs 'job' and "
-			     "'session'", op);
-			goto out;
-		}
-		if (!json_is_string(jj)) {
-			fail(err, "invalid_request", "'job' must be a string");
-			goto out;
-		}
-		rq->job = xstrdup(json_string_value(jj));
-		rc = 0;
-		goto out;
+		if (l->job.t == V_NONE || !rq->session)
+			return fail(err, "missing_field", "op '%s' needs 'job' "
+				    "and 'session'", op);
+		if (l->job.t != V_STR)
+			return fail(err, "invalid_request",
+				    "'job' must be a string");
+		rq->job = xstrdup(l->job.s);
+		return 0;
 	}
-	if ((flags & SCEN_REQ_NEED_SESSION) && !rq->session) {
-		fail(err, "missing_field", "'session' is required");
-		goto out;
+	if ((flags & SCEN_REQ_NEED_SESSION) && !rq->session)
+		return fail(err, "missing_field", "'session' is required");
+	return check_get(cfg, l, rq, err);
+}
+
+int scen_request_parse(const struct scen_config *cfg, const char *line,
+		       size_t len, long lineno, int flags,
+		       struct scen_request *rq, struct scen_req_error *err)
+{
+	/* one scratch copy, reused: requests are read one at a time */
+	static char *scratch;
+	static size_t cap;
+	struct line l;
+	memset(rq, 0, sizeof *rq);
+	memset(&l, 0, sizeof l);
+	rq->lineno = lineno;
+	if (!(flags & SCEN_REQ_NO_FAST) && len < 4096) {
+		if (cap < len + 1) {
+			cap = 4096;
+			scratch = xrealloc(scratch, cap);
+		}
+		memcpy(scratch, line, len);
+		if (fast_read(scratch, len, &l) == 0)
+			return check_line(cfg, &l, flags, rq, err);
+		memset(&l, 0, sizeof l);
 	}
-	rc = check_get(cfg, o, rq, err);
-out:
+	json_error_t jerr;
+	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o) {
+		rq->id = xasprintf("%ld", lineno);
+		return fail(err, "invalid_json", "column %d: %s",
+			    jerr.column, jerr.text);
+	}
+	int rc;
+	if (!json_is_object(o)) {
+		rq->id = xasprintf("%ld", lineno);
+		rc = fail(err, "invalid_json",
+			  "a request must be a JSON object");
+	} else {
+		json_read(o, &l);
+		rc = check_line(cfg, &l, flags, rq, err);
+	}
 	json_decref(o);
 	return rc;
 }

@@ -20,6 +20,7 @@
 #include "scen/index.h"
 #include "scen/quota.h"
 #include "scen/request.h"
+#include "scen/rowcache.h"
 #include "scen/spool.h"
 
 #define BATCH_LINES 2048	/* new requests per transaction, at most */
@@ -108,6 +109,8 @@ struct server {
 	int unrecorded;		/* some turn could record nothing */
 	int warned_catch_up;
 	struct strbuf factors;
+	/* scenarios read back sound, so a hit reads nothing */
+	struct scen_rowcache rows;
 };
 
 static volatile sig_atomic_t signals;
@@ -329,6 +332,7 @@ static int history_known(const struct scen_session *ss)
 static void set_aside(struct server *s, int64_t rowid)
 {
 	scen_session_add(&s->bad, rowid);
+	scen_rowcache_drop(&s->rows, rowid);
 	scen_db_count(s->db, "scenario.unreadable", 1);
 }
 
@@ -396,46 +400,49 @@ static int serve_scenario(struct server *s, struct pend *p,
 			  enum scen_tier tier, int64_t rowid, double sim,
 			  int record)
 {
-	struct scen_scenario_row r;
 	record = record && !s->o->gen;
 	if (record && s->norecord) {
 		answer_db_unavailable(s, p);
 		return 0;
 	}
-	int g = scen_db_scenario_get(s->db, rowid, p->rq.tpl, &r);
-	if (g == 0 && fabs(scen_similarity(p->rq.tpl, p->rq.levels,
-					   p->rq.position, r.levels,
-					   r.position) - sim) > 1e-9) {
+	const struct scen_cached *c = scen_rowcache_get(&s->rows, rowid);
+	if (!c) {
+		struct scen_scenario_row rd;
+		int g = scen_db_scenario_get(s->db, rowid, p->rq.tpl, &rd);
+		if (g < 0) {
+			if (g == SCEN_DB_DAMAGED || s->degraded) {
+				set_aside(s, rowid);
+				return 1;
+			}
+			s->failed = SCEN_EX_IOERR;
+			return -1;
+		}
+		c = scen_rowcache_put(&s->rows, rowid, &rd);
+	}
+	const struct scen_scenario_row *r = &c->row;
+	if (fabs(scen_similarity(p->rq.tpl, p->rq.levels, p->rq.position,
+				 r->levels, r->position) - sim) > 1e-9) {
 		scen_error("%s: scenario %s (row %lld) is not what the index "
 			   "holds for it; it is not served",
-			   scen_db_path(s->db), r.sid, (long long)rowid);
-		free(r.text);
-		g = SCEN_DB_DAMAGED;
-	}
-	if (g < 0) {
-		if (g == SCEN_DB_DAMAGED || s->degraded) {
-			set_aside(s, rowid);
-			return 1;
-		}
-		s->failed = SCEN_EX_IOERR;
-		return -1;
+			   scen_db_path(s->db), r->sid, (long long)rowid);
+		set_aside(s, rowid);
+		return 1;
 	}
 	if (record) {
 		if (s->degraded) {
-			spool_serving(s, p, tier, sim, &r, rowid);
+			spool_serving(s, p, tier, sim, r, rowid);
 		} else {
 			struct scen_serving sv = {
 				.rq = &p->rq,
 				.tier = scen_tier_name(tier),
 				.similarity = sim,
 				.scenario = rowid,
-				.account = r.account[0] ? r.account : NULL,
+				.account = r->account[0] ? r->account : NULL,
 				.latency_ms = (scen_mono() - p->t0) * 1000,
 				.served_at = s->now,
 				.forced_fresh = p->forced,
 			};
 			if (scen_db_insert_serving(s->db, &sv) < 0) {
-				free(r.text);
 				s->failed = SCEN_EX_IOERR;
 				return -1;
 			}
@@ -447,19 +454,19 @@ static int serve_scenario(struct server *s, struct pend *p,
 		variety_decided(s, p, tier != SCEN_TIER_FRESH);
 	}
 	char ts[24];
-	scen_iso8601(r.created_at, ts);
+	scen_iso8601(r->created_at, ts);
 	line_start(s, p->rq.id, "ok");
 	line_str(s, "tier", scen_tier_name(tier));
-	line_str(s, "scenario_id", r.sid);
+	line_str(s, "scenario_id", r->sid);
 	sb_adds(&s->line, ",\"similarity\":");
 	sb_add_json_double(&s->line, floor(sim * 10000 + 0.5) / 10000);
-	line_str(s, "text", r.text);
+	sb_adds(&s->line, ",\"text\":");
+	sb_add(&s->line, c->text_json, c->text_json_len);
 	line_str(s, "experiment", p->rq.exp->name);
 	line_str(s, "template", p->rq.tpl->name);
-	line_str(s, "model", r.model);
+	line_str(s, "model", r->model);
 	line_str(s, "generated_at", ts);
 	line_end(s);
-	free(r.text);
 	emit_final(s, p->seq, &s->line);
 	s->st->ok++;
 	s->st->by_tier[tier]++;
@@ -1376,6 +1383,7 @@ int scen_serve(const struct scen_config *cfg, struct scen_db *db,
 	sb_init(&s.out);
 	sb_init(&s.line);
 	sb_init(&s.factors);
+	scen_rowcache_init(&s.rows, SCEN_ROWCACHE_BYTES);
 
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
@@ -1461,6 +1469,7 @@ int scen_serve(const struct scen_config *cfg, struct scen_db *db,
 	sb_release(&s.out);
 	sb_release(&s.line);
 	sb_release(&s.factors);
+	scen_rowcache_release(&s.rows);
 	free(s.ibuf);
 	return rc;
 }

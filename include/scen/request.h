@@ -38,6 +38,7 @@ struct scen_req_error {
 
 enum {
 	SCEN_REQ_NEED_SESSION = 1,	/* session is required */
+	SCEN_REQ_NO_FAST = 2,		/* read with jansson alone (tests) */
 };
 
 /*

@@ -537,6 +537,78 @@ static void test_number_levels_are_one_level(void **state)
 	assert_memory_not_equal(k1, k3, 16);
 }
 
+/* The fast reader (plain lines) and jansson (everything else) give the
+ * same answer to every line: same ok or error, same message, same key. */
+static void test_both_readers_agree(void **state)
+{
+	static const char *const lines[] = {
+		LINE("trust-2026", "\"female\"", "\"older\"", "\"warm\"", "3"),
+		" {\t\"experiment\" : \"trust-2026\" ,\"template\":\"hiring\","
+		"\"factors\":{ \"gender\" :\"male\", \"age\":40,\"tone\":"
+		"\"cold\" } , \"position\" : 10 , \"id\": -0 }\r",
+		LINE("trust-2026", "\"female\"", "\"older\"", "\"warm\"", "03"),
+		LINE("trust-2026", "\"female\"", "\"older\"", "\"warm\"", "-3"),
+		LINE("trust-2026", "\"female\"", "\"older\"", "\"warm\"",
+		     "1234567890123456789"),
+		LINE("trust-2026", "\"female\"", "\"older\"", "\"warm\"", "3.0"),
+		LINE("trust-2026", "\"female\"", "\"older\"", "\"warm\"", "null"),
+		LINE("trust-2026", "\"female\"", "25", "\"warm\"", "3"),
+		LINE("trust-2026", "\"female\"", "true", "\"warm\"", "3"),
+		LINE("trust-2026", "\"fem\\u0061le\"", "\"older\"", "\"warm\"",
+		     "3"),
+		LINE("trust-2026", "\"femme\"", "\"older\"", "\"warm\"", "3"),
+		LINE("trust-2026", "\"f\xc3\xa9male\"", "\"older\"", "\"warm\"",
+		     "3"),
+		LINE("trust-2026", "{}", "\"older\"", "\"warm\"", "3"),
+		LINE("trust-2026", "[1]", "\"older\"", "\"warm\"", "3"),
+		LINE("nope", "\"female\"", "\"older\"", "\"warm\"", "3"),
+		LINE("trust-2026", "\"female\"", "\"older\"", "\"warm\"", "3")
+		" trailing",
+		"{\"id\":1,\"id\":2}",
+		"{\"experiment\":\"trust-2026\",\"template\":\"hiring\","
+		"\"factors\":{\"gender\":\"female\",\"gender\":\"male\"}}",
+		"{\"experiment\":\"trust-2026\",\"template\":\"hiring\","
+		"\"factors\":{\"gender\":\"female\",\"age\":\"older\","
+		"\"tone\":\"warm\",\"mood\":\"x\"},\"position\":2}",
+		"{\"experiment\":\"trust-2026\",\"template\":\"plain\"}",
+		"{\"experiment\":\"trust-2026\",\"template\":\"plain\","
+		"\"factors\":null}",
+		"{\"id\":\"s\",\"op\":\"status\",\"job\":\"j-1\","
+		"\"session\":\"p\"}",
+		"{\"id\":\"s\",\"op\":\"status\",\"job\":7,\"session\":\"p\"}",
+		"{\"id\":\"s\",\"session\":\"\"}",
+		"{\"id\":\"s\",\"sesion\":\"p\"}",
+		"{\"id\":\"s\",\"session\":\"p\",\"op\":\"get\","
+		"\"template\":\"plain\",\"experiment\":\"trust-2026\"}",
+		"{}", "[]", "{", "", "{\"id\":\"a\x01\"}", "{\"id\":\"\"}",
+	};
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		struct parsed a = parse_flags(cfg2, lines[i], 3, 0);
+		struct parsed b = parse_flags(cfg2, lines[i], 3,
+					      SCEN_REQ_NO_FAST);
+		if (a.rc != b.rc)
+			fail_msg("%s: fast %d, jansson %d", lines[i], a.rc,
+				 b.rc);
+		assert_string_equal(a.rq.id, b.rq.id);
+		if (a.rc) {
+			assert_string_equal(a.err.code, b.err.code);
+			assert_string_equal(a.err.message, b.err.message);
+		} else {
+			assert_int_equal(a.rq.op, b.rq.op);
+			assert_memory_equal(a.rq.key, b.rq.key, 16);
+			assert_int_equal(a.rq.bucket, b.rq.bucket);
+		}
+		scen_request_release(&a.rq);
+		scen_request_release(&b.rq);
+	}
+	/* an escaped level is the same level as the plain one */
+	uint8_t k1[16], k2[16];
+	uint64_t b1, b2;
+	keys_of(cfg2, lines[0], k1, &b1);
+	keys_of(cfg2, lines[9], k2, &b2);
+	assert_memory_equal(k1, k2, 16);
+}
+
 static void test_different_experiment_different_key(void **state)
 {
 	uint8_t k1[16], k2[16];
@@ -711,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_ops),
 		cmocka_unit_test(test_key_independent_of_factor_order),
 		cmocka_unit_test(test_number_levels_are_one_level),
+		cmocka_unit_test(test_both_readers_agree),
 		cmocka_unit_test(test_different_experiment_different_key),
 		cmocka_unit_test(test_different_version_different_key),
 		cmocka_unit_test(test_position_changes_key_not_soft_bucket),
