@@ -50,7 +50,7 @@ $(B)/bin/%: cmd/%.c $(B)/libscen.a
 	@mkdir -p $(@D)
 	$(CC) $(SCEN_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libscen.a $(LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(B)/libscen.a
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(B)/libscen.a
 	@mkdir -p $(@D)
 	$(CC) $(SCEN_CFLAGS) $(CFLAGS) -o $@ $< $(B)/libscen.a $(LIBS) \
 		$(shell pkg-config --libs cmocka 2>/dev/null)

@@ -4,29 +4,7 @@
 # on a terminal a progress bar; bad options exit 64.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-# pool_config: the standard test config plus experiment pool-2026 (brief:
-# 2 hard x 2 soft levels x 3 positions = 12 combinations; note: 2) and a
-# pool: section.
-pool_config() {
-	write_config
-	cat >>"$T/scen.yaml" <<YAML
-  pool-2026:
-    system: "You write short scenarios for a pool test."
-    templates:
-      brief:
-        prompt: "Write a scenario for a {gender} manager in a {tone} tone. Scene {position} of 3."
-        factors:
-          gender: {levels: [female, male]}
-          tone: {levels: [neutral, warm], weight: 1}
-        position: {min: 1, max: 3, weight: 1}
-        validate: {min_chars: 200, max_chars: 2000}
-      note:
-        prompt: "Write a note about an {age} colleague."
-        factors:
-          age: {levels: [younger, older]}
-pool: {variants: ${VARIANTS:-2}, max_age_days: 7, quota_share: ${SHARE:-0.5}}
-YAML
-}
+pool_config() { write_pool_config; }
 pool_count() {
 	sql "select count(*) from scenarios where origin = 'pool' ${1:-}"
 }

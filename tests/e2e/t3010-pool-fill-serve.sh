@@ -7,26 +7,7 @@
 
 # the breaker's cool-down is short: the provider comes back mid-test, and
 # the breakers that serving opened while it was down are shared
-pool_config() {
-	COOLDOWN_S=${COOLDOWN_S:-2} write_config
-	cat >>"$T/scen.yaml" <<YAML
-  pool-2026:
-    system: "You write short scenarios for a pool test."
-    templates:
-      brief:
-        prompt: "Write a scenario for a {gender} manager in a {tone} tone. Scene {position} of 3."
-        factors:
-          gender: {levels: [female, male]}
-          tone: {levels: [neutral, warm], weight: 1}
-        position: {min: 1, max: 3, weight: 1}
-        validate: {min_chars: 200, max_chars: 2000}
-      note:
-        prompt: "Write a note about an {age} colleague."
-        factors:
-          age: {levels: [younger, older]}
-pool: {variants: 2, max_age_days: 7, quota_share: 0.5}
-YAML
-}
+pool_config() { COOLDOWN_S=${COOLDOWN_S:-2} VARIANTS=2 SHARE=0.5 write_pool_config; }
 # get ID SESSION GENDER TONE POSITION: a request line for brief
 get() {
 	printf '{"id":"%s","session":"%s","experiment":"pool-2026","template":"brief","factors":{"gender":"%s","tone":"%s"},"position":%s}\n' "$@"

@@ -4,29 +4,7 @@
 # the most requested combinations (over --days) are filled first.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-pool_config() {
-	write_config
-	if [ -n "${RPD:-}" ]; then
-		sed -i "s/rpm: \([0-9]*\)}/rpm: \1, rpd: $RPD}/" "$T/scen.yaml"
-	fi
-	cat >>"$T/scen.yaml" <<YAML
-  pool-2026:
-    system: "You write short scenarios for a pool test."
-    templates:
-      brief:
-        prompt: "Write a scenario for a {gender} manager in a {tone} tone. Scene {position} of 3."
-        factors:
-          gender: {levels: [female, male]}
-          tone: {levels: [neutral, warm], weight: 1}
-        position: {min: 1, max: 3, weight: 1}
-        validate: {min_chars: 200, max_chars: 2000}
-      note:
-        prompt: "Write a note about an {age} colleague."
-        factors:
-          age: {levels: [younger, older]}
-pool: {variants: 2, max_age_days: 7, quota_share: ${SHARE:-0.5}}
-YAML
-}
+pool_config() { VARIANTS=2 write_pool_config; }
 get() {
 	printf '{"id":"%s","session":"%s","experiment":"pool-2026","template":"brief","factors":{"gender":"%s","tone":"%s"},"position":%s}\n' "$@"
 }

@@ -5,27 +5,7 @@
 # validation are counted as rejected, never stored.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-pool_config() {
-	write_config
-	cat >>"$T/scen.yaml" <<YAML
-  pool-2026:
-    system: "You write short scenarios for a pool test."
-    templates:
-      brief:
-        prompt: "Write a scenario for a {gender} manager in a {tone} tone. Scene {position} of 3."
-        factors:
-          gender: {levels: [female, male]}
-          tone: {levels: [neutral, warm], weight: 1}
-        position: {min: 1, max: 3, weight: 1}
-        validate: {min_chars: 200, max_chars: 2000}
-      note:
-        prompt: "Write a note about an {age} colleague."
-        factors:
-          age: {levels: [younger, older]}
-        validate: {reject: ["as an ai"]}
-pool: {variants: 2, max_age_days: 7, quota_share: 0.5}
-YAML
-}
+pool_config() { VARIANTS=2 SHARE=0.5 write_pool_config; }
 pool_count() {
 	sql "select count(*) from scenarios where origin = 'pool'"
 }

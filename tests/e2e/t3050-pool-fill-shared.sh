@@ -4,28 +4,10 @@
 # account. A clock 30 times faster makes the minutes pass in seconds.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
+# the quota day resets 12 hours from now: no day ends mid-test
 pool_config() {
-	write_config
-	# the quota day resets 12 hours from now: no day ends mid-test
-	reset=$(python3 -c 'import time; print(time.strftime("%H:%MZ", time.gmtime(time.time() + 43200)))')
-	sed -i "s/^  max_concurrency: .*/&\n  day_resets_at: \"$reset\"/" "$T/scen.yaml"
-	cat >>"$T/scen.yaml" <<YAML
-  pool-2026:
-    system: "You write short scenarios for a pool test."
-    templates:
-      brief:
-        prompt: "Write a scenario for a {gender} manager in a {tone} tone. Scene {position} of 3."
-        factors:
-          gender: {levels: [female, male]}
-          tone: {levels: [neutral, warm], weight: 1}
-        position: {min: 1, max: 3, weight: 1}
-        validate: {min_chars: 200, max_chars: 2000}
-      note:
-        prompt: "Write a note about an {age} colleague."
-        factors:
-          age: {levels: [younger, older]}
-pool: {variants: 3, max_age_days: 7, quota_share: 0.5}
-YAML
+	DAY_RESETS_AT=$(python3 -c 'import time; print(time.strftime("%H:%MZ", time.gmtime(time.time() + 43200)))') \
+		VARIANTS=3 SHARE=0.5 write_pool_config
 }
 
 export SCEN_CLOCK_SCALE=30

@@ -126,9 +126,10 @@ provider:
   timeout_s: ${TIMEOUT_S:-3}
   deadline_s: ${DEADLINE_S:-4}
   max_concurrency: ${MAX_CONCURRENCY:-8}
-  accounts:
-    - {name: groq-a, api_key_env: SCEN_TEST_KEY_1, rpm: ${RPM:-1000}}
-    - {name: groq-b, api_key_env: SCEN_TEST_KEY_2, rpm: ${RPM:-1000}}
+${DAY_RESETS_AT:+  day_resets_at: \"$DAY_RESETS_AT\"
+}  accounts:
+    - {name: groq-a, api_key_env: SCEN_TEST_KEY_1, rpm: ${RPM:-1000}${RPD:+, rpd: $RPD}}
+    - {name: groq-b, api_key_env: SCEN_TEST_KEY_2, rpm: ${RPM:-1000}${RPD:+, rpd: $RPD}}
 ${ACCOUNT_3:+    - {name: groq-c, api_key_env: SCEN_TEST_KEY_3, rpm: ${RPM:-1000}\}}
   breaker: {failures: ${BREAKER_FAILURES:-5}, cooldown_s: ${COOLDOWN_S:-60}}
 cache:
@@ -156,6 +157,32 @@ experiments:
           gender: {levels: [female, male]}
 YAML
 	export SCEN_CONFIG=$f
+}
+
+# write_pool_config: write_config plus experiment pool-2026 (brief: 2 hard
+# x 2 soft levels x 3 positions = 12 combinations; note: 2) and a pool:
+# section of VARIANTS (default 2) variants and a quota_share of SHARE
+# (default 0.5).
+write_pool_config() {
+	write_config "$@"
+	cat >>"$SCEN_CONFIG" <<YAML
+  pool-2026:
+    system: "You write short scenarios for a pool test."
+    templates:
+      brief:
+        prompt: "Write a scenario for a {gender} manager in a {tone} tone. Scene {position} of 3."
+        factors:
+          gender: {levels: [female, male]}
+          tone: {levels: [neutral, warm], weight: 1}
+        position: {min: 1, max: 3, weight: 1}
+        validate: {min_chars: 200, max_chars: 2000}
+      note:
+        prompt: "Write a note about an {age} colleague."
+        factors:
+          age: {levels: [younger, older]}
+        validate: {reject: ["as an ai"]}
+pool: {variants: ${VARIANTS:-2}, max_age_days: 7, quota_share: ${SHARE:-0.5}}
+YAML
 }
 
 # design N [SESSION_PREFIX]: N distinct request lines (different exact keys;

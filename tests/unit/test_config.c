@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "capture.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,36 +26,6 @@ static const char *data_dir(void)
 	return d && *d ? d : "tests/data";
 }
 
-/* stderr is sent to a temporary file between capture_start and
- * capture_end, which returns what was written (malloc'd). */
-static int saved_fd = -1;
-static FILE *cap_file;
-
-static void capture_start(void)
-{
-	fflush(stderr);
-	cap_file = tmpfile();
-	assert_non_null(cap_file);
-	saved_fd = dup(2);
-	dup2(fileno(cap_file), 2);
-}
-
-static char *capture_end(void)
-{
-	struct stat st;
-	char *s;
-	ssize_t n;
-
-	fflush(stderr);
-	dup2(saved_fd, 2);
-	close(saved_fd);
-	fstat(fileno(cap_file), &st);
-	s = xmalloc((size_t)st.st_size + 1);
-	n = pread(fileno(cap_file), s, (size_t)st.st_size, 0);
-	s[n > 0 ? n : 0] = 0;
-	fclose(cap_file);
-	return s;
-}
 
 static struct scen_config *parse(const char *name, const char *text,
 				 int require_keys, char **err)
