@@ -107,7 +107,12 @@ struct scen_index {
 	size_t ncells, capcells;
 	struct bucket *buckets;
 	size_t nbuckets, capbuckets;
-	struct scen_map by_rowid;	/* rowid -> scn index */
+	/* rowid -> scn index + 1: row ids are dense (scenarios are never
+	 * deleted), so a table indexed by rowid; ids far beyond the rows
+	 * held (a database written by something else) go to a map */
+	uint32_t *by_rowid;
+	size_t caprowid, reserved;
+	struct scen_map far_rowid;
 	struct scen_map by_key;		/* key -> cell index */
 	struct scen_map by_bucket;	/* bucket hash -> bucket index */
 	struct scen_map by_session;	/* session -> struct scen_session * */
@@ -120,7 +125,7 @@ struct scen_index *scen_index_new(const struct scen_config *cfg)
 	ix->max_serves = (uint32_t)cfg->cache.max_serves;
 	ix->k = ix->max_serves < MAX_EXACT ? ix->max_serves : MAX_EXACT;
 	ix->nlists = ix->k + 3;
-	scen_map_init(&ix->by_rowid);
+	scen_map_init(&ix->far_rowid);
 	scen_map_init(&ix->by_key);
 	scen_map_init(&ix->by_bucket);
 	scen_map_init(&ix->by_session);
@@ -147,7 +152,8 @@ void scen_index_free(struct scen_index *ix)
 		free(s->served);
 		free(s);
 	}
-	scen_map_release(&ix->by_rowid);
+	free(ix->by_rowid);
+	scen_map_release(&ix->far_rowid);
 	scen_map_release(&ix->by_key);
 	scen_map_release(&ix->by_bucket);
 	scen_map_release(&ix->by_session);
@@ -229,17 +235,62 @@ static uint32_t cell_for(struct scen_index *ix, const struct scen_stored *st)
 	return ci;
 }
 
+void scen_index_reserve(struct scen_index *ix, int64_t max_rowid)
+{
+	if (max_rowid > 0 && max_rowid < UINT32_MAX &&
+	    (size_t)max_rowid >= ix->reserved) {
+		ix->reserved = (size_t)max_rowid + 1;
+		XGROW(ix->scns, ix->reserved, ix->capscns);
+	}
+}
+
+/* The scn of rowid, or -1. */
+static int64_t scn_of(const struct scen_index *ix, int64_t rowid)
+{
+	if (rowid >= 0 && (uint64_t)rowid < ix->caprowid &&
+	    ix->by_rowid[rowid])
+		return (int64_t)ix->by_rowid[rowid] - 1;
+	if (!ix->far_rowid.len)
+		return -1;
+	uint64_t *v = scen_map_get(&ix->far_rowid, &rowid, sizeof rowid);
+	return v ? (int64_t)*v : -1;
+}
+
+/* Records rowid -> si; 0 when rowid is already held. */
+static int set_scn(struct scen_index *ix, int64_t rowid, uint32_t si)
+{
+	if (scn_of(ix, rowid) >= 0)
+		return 0;
+	size_t limit = 2 * ix->nscns + ((size_t)1 << 20);
+	if (limit < ix->reserved)
+		limit = ix->reserved;
+	if (rowid >= 0 && (uint64_t)rowid >= ix->caprowid &&
+	    (uint64_t)rowid < limit) {
+		size_t cap = ix->caprowid ? ix->caprowid : 1024;
+		while (cap <= (size_t)rowid)
+			cap *= 2;
+		if (cap > limit)
+			cap = limit;
+		ix->by_rowid = xrealloc(ix->by_rowid,
+					cap * sizeof *ix->by_rowid);
+		memset(ix->by_rowid + ix->caprowid, 0,
+		       (cap - ix->caprowid) * sizeof *ix->by_rowid);
+		ix->caprowid = cap;
+	}
+	if (rowid >= 0 && (uint64_t)rowid < ix->caprowid)
+		ix->by_rowid[rowid] = si + 1;
+	else
+		*scen_map_put(&ix->far_rowid, &rowid, sizeof rowid, NULL) = si;
+	return 1;
+}
+
 static void add_scn(struct scen_index *ix, uint32_t ci, int64_t rowid,
 		    uint32_t serves, int pool, double created_at)
 {
-	int created;
-	uint64_t *v = scen_map_put(&ix->by_rowid, &rowid, sizeof rowid,
-				   &created);
-	if (!created)
+	if (!set_scn(ix, rowid, (uint32_t)ix->nscns))
 		return;
 	XGROW(ix->scns, ix->nscns + 1, ix->capscns);
 	uint32_t si = (uint32_t)ix->nscns++;
-	*v = si;
 	struct scn *s = &ix->scns[si];
 	s->rowid = rowid;
 	s->cell = ci;
@@ -268,10 +319,10 @@ int scen_index_add_to_cell(struct scen_index *ix, const uint8_t *key,
 
 void scen_index_served(struct scen_index *ix, int64_t rowid)
 {
-	uint64_t *v = scen_map_get(&ix->by_rowid, &rowid, sizeof rowid);
-	if (!v)
+	int64_t v = scn_of(ix, rowid);
+	if (v < 0)
 		return;
-	uint32_t si = (uint32_t)*v;
+	uint32_t si = (uint32_t)v;
 	struct scn *s = &ix->scns[si];
 	uint32_t from = list_of(ix, s);
 	s->serves++;
@@ -285,8 +336,8 @@ void scen_index_served(struct scen_index *ix, int64_t rowid)
 
 int scen_index_servable(const struct scen_index *ix, int64_t rowid)
 {
-	uint64_t *v = scen_map_get(&ix->by_rowid, &rowid, sizeof rowid);
-	return v && ix->scns[*v].serves < ix->max_serves;
+	int64_t v = scn_of(ix, rowid);
+	return v >= 0 && ix->scns[v].serves < ix->max_serves;
 }
 
 size_t scen_index_count(const struct scen_index *ix)

@@ -222,10 +222,13 @@ static int ref_eligible(const struct world *w, const struct sc *s,
 
 static struct sc *find_sc(const struct world *w, int64_t rowid)
 {
-	/* row ids are 1000 + index */
-	if (rowid < 1000 || (size_t)(rowid - 1000) >= w->n)
+	/* row ids are 1000 + index, plus 2^40 for every fifth */
+	int64_t i = rowid - 1000;
+	if (i >= (int64_t)1 << 40)
+		i -= (int64_t)1 << 40;
+	if (i < 0 || (size_t)i >= w->n || w->sc[i].rowid != rowid)
 		return NULL;
-	return &w->sc[rowid - 1000];
+	return &w->sc[i];
 }
 
 static void build_world(struct world *w, const char *cache, size_t n,
@@ -273,8 +276,12 @@ static void build_world(struct world *w, const char *cache, size_t n,
 		}
 		if (pool && rnd() % 3)
 			serves = 0;
-		add(w->ix, &w->sc[i], 1000 + (int64_t)i, t, lv, pos, serves,
-		    pool, NOW - rnd01() * 14 * DAY);
+		/* row ids as a database gives them, and every fifth far
+		 * off (kept apart from the dense ones) */
+		int64_t rowid = 1000 + (int64_t)i +
+				(i % 5 == 4 ? (int64_t)1 << 40 : 0);
+		add(w->ix, &w->sc[i], rowid, t, lv, pos, serves, pool,
+		    NOW - rnd01() * 14 * DAY);
 	}
 	assert_int_equal(scen_index_count(w->ix), n);
 	for (int s = 0; s < NSESS; s++) {
@@ -596,6 +603,16 @@ static void test_add_twice_is_ignored(void **state)
 	assert_true(scen_index_servable(ix, 7));
 	scen_index_served(ix, 7);
 	assert_false(scen_index_servable(ix, 7));
+	/* the same for a row id far beyond the others */
+	int64_t far = (int64_t)1 << 50;
+	add(ix, &a, far, t, FEMALE_YOUNG_N_H, 5, 0, 0, NOW);
+	add(ix, &b, far, t, FEMALE_YOUNG_N_H, 5, 1, 0, NOW);
+	assert_int_equal(scen_index_count(ix), 2);
+	scen_index_served(ix, far);
+	assert_true(scen_index_servable(ix, far));
+	scen_index_served(ix, far);
+	assert_false(scen_index_servable(ix, far));
+	assert_false(scen_index_servable(ix, far + 1));
 	scen_index_free(ix);
 	scen_config_free(cfg);
 }
