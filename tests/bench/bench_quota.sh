@@ -55,10 +55,14 @@ waits = sorted(r[0] * 1000 / 60 for r in db.execute(
     " order by id limit ?", (n * min(30, prpm),)))
 budget = n * min(30, prpm) * 5
 q = lambda p: waits[int(p * (len(waits) - 1))] if waits else 0
+# 429s after the first minute (virtual), once the limits are known
+t0 = db.execute("select min(at) from calls").fetchone()[0] or 0
+late = db.execute("select count(*) from calls where status = 429 and at > ?",
+                  (t0 + 60,)).fetchone()[0]
 print("%2d account%s, provider rpm %2d: %4d of %4d calls = %5.1f%% of the budget, "
-      "%d 429s (%.1f%%); scheduling wait p50 %.1f ms, p95 %.1f ms"
+      "%d 429s (%.1f%%; after the first minute %d); scheduling wait p50 %.1f ms, p95 %.1f ms"
       % (n, " " if n == 1 else "s", prpm, calls, budget,
-      100.0 * calls / budget, n429, 100.0 * n429 / max(calls + n429, 1),
+      100.0 * calls / budget, n429, 100.0 * n429 / max(calls + n429, 1), late,
       q(.5), q(.95)))
 PY
 }
