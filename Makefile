@@ -71,7 +71,7 @@ check: deps
 	@$(MAKE) --no-print-directory B=build-san \
 		OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		all unit-bins
-	@tests/run-tests.sh --sanitize $(B) build-san
+	@tests/run-tests.sh --sanitize build-san $(B)
 
 # the normal build's tests alone
 check-fast: deps
