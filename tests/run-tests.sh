@@ -50,6 +50,8 @@ judge() {
 		echo "ok   $name ($p passed, ${secs}s)"
 		# the long tests' figures (lines "# ...") are worth reading
 		case $name in *tests/long/*) grep '^# ' "$out" | cut -c1-2000 ;; esac
+		# and under memcheck, how many runs it watched
+		grep '^ok - memcheck clean' "$out" | sed 's/^ok - /     /'
 	fi
 }
 
