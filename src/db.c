@@ -967,7 +967,6 @@ int scen_db_load_index(struct scen_db *db, const struct scen_config *cfg,
 	db->seen_scn = db_int(db, "SELECT coalesce(max(id), 0) FROM scenarios");
 	db->seen_serving =
 		db_int(db, "SELECT coalesce(max(id), 0) FROM servings");
-	scen_index_reserve(ix, db->seen_scn);
 	int rc = 0;
 	for (size_t i = 0; i < cfg->nexperiments; i++) {
 		const struct scen_experiment *e = &cfg->experiments[i];

@@ -111,7 +111,7 @@ struct scen_index {
 	 * deleted), so a table indexed by rowid; ids far beyond the rows
 	 * held (a database written by something else) go to a map */
 	uint32_t *by_rowid;
-	size_t caprowid, reserved;
+	size_t caprowid;
 	struct scen_map far_rowid;
 	struct scen_map by_key;		/* key -> cell index */
 	struct scen_map by_bucket;	/* bucket hash -> bucket index */
@@ -235,15 +235,6 @@ static uint32_t cell_for(struct scen_index *ix, const struct scen_stored *st)
 	return ci;
 }
 
-void scen_index_reserve(struct scen_index *ix, int64_t max_rowid)
-{
-	if (max_rowid > 0 && max_rowid < UINT32_MAX &&
-	    (size_t)max_rowid >= ix->reserved) {
-		ix->reserved = (size_t)max_rowid + 1;
-		XGROW(ix->scns, ix->reserved, ix->capscns);
-	}
-}
-
 /* The scn of rowid, or -1. */
 static int64_t scn_of(const struct scen_index *ix, int64_t rowid)
 {
@@ -261,9 +252,8 @@ static int set_scn(struct scen_index *ix, int64_t rowid, uint32_t si)
 {
 	if (scn_of(ix, rowid) >= 0)
 		return 0;
+	/* the table stays within twice the rows held (and a million) */
 	size_t limit = 2 * ix->nscns + ((size_t)1 << 20);
-	if (limit < ix->reserved)
-		limit = ix->reserved;
 	if (rowid >= 0 && (uint64_t)rowid >= ix->caprowid &&
 	    (uint64_t)rowid < limit) {
 		size_t cap = ix->caprowid ? ix->caprowid : 1024;

@@ -31,9 +31,6 @@ void scen_session_add(struct scen_session *s, int64_t rowid);
 struct scen_index;
 
 struct scen_index *scen_index_new(const struct scen_config *cfg);
-/* The rows to come have ids up to max_rowid (a hint: memory for them is
- * taken at once). */
-void scen_index_reserve(struct scen_index *ix, int64_t max_rowid);
 void scen_index_free(struct scen_index *ix);
 
 /* The session's record (created empty and not loaded when new). */

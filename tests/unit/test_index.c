@@ -617,6 +617,44 @@ static void test_add_twice_is_ignored(void **state)
 	scen_config_free(cfg);
 }
 
+static long rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, res = 0;
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &res) != 2)
+			res = 0;
+		fclose(f);
+	}
+	return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* A database with row ids far apart (rows imported, or written by
+ * something else) costs memory by the rows held, not by the ids. */
+static void test_sparse_row_ids_cost_little_memory(void **state)
+{
+	struct scen_config *cfg = make_cfg("{max_serves: 2}");
+	struct scen_index *ix = scen_index_new(cfg);
+	const struct scen_template *t = tpl_of(cfg, "e", "t");
+	struct sc a;
+	int64_t ids[] = {1, 2, 900000000, 3000000000LL, 2000000, 1999999,
+			 (int64_t)1 << 62};
+	long before = rss_kb();
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+		add(ix, &a, ids[i], t, FEMALE_YOUNG_N_H, 5, 0, 0, NOW);
+	assert_true(rss_kb() - before < 32 * 1024);
+	assert_int_equal(scen_index_count(ix), 7);
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		assert_true(scen_index_servable(ix, ids[i]));
+		scen_index_served(ix, ids[i]);
+		scen_index_served(ix, ids[i]);
+		assert_false(scen_index_servable(ix, ids[i]));
+	}
+	assert_false(scen_index_servable(ix, 3));
+	scen_index_free(ix);
+	scen_config_free(cfg);
+}
+
 static void test_exact_match_similarity_one(void **state)
 {
 	struct scen_config *cfg = make_cfg("{}");
@@ -1095,6 +1133,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_index_picks_nothing),
 		cmocka_unit_test(test_add_twice_is_ignored),
+		cmocka_unit_test(test_sparse_row_ids_cost_little_memory),
 		cmocka_unit_test(test_exact_match_similarity_one),
 		cmocka_unit_test(test_tier_thresholds_from_config),
 		cmocka_unit_test(test_hard_factors_never_cross),
