@@ -61,18 +61,7 @@ check "--verify --check: status line" grep -q "^SCEN CRITICAL - verify: [0-9]* p
 
 # a damaged page: the integrity check (or the first read) fails
 cp sound.db damaged.db
-python3 - damaged.db <<'PY'
-import sqlite3, sys
-path = sys.argv[1]
-c = sqlite3.connect(path)
-root = c.execute("SELECT rootpage FROM sqlite_schema"
-                 " WHERE name = 'servings_time'").fetchone()[0]
-size = c.execute("PRAGMA page_size").fetchone()[0]
-c.close()
-with open(path, "r+b") as f:
-    f.seek((root - 1) * size)
-    f.write(b"\x0d" + b"\xff" * 64)
-PY
+damage_page damaged.db servings_time
 scen-cache-stats --verify --db damaged.db >dmg.out 2>dmg.err
 is "--verify on a damaged file: 65" "$?" 65
 check "--verify on a damaged file: the integrity check fails" \

@@ -8,15 +8,6 @@
 fake_start
 FALLBACK="cache, fresh, relaxed" write_config
 
-# wait_sql QUERY VALUE: waits (up to 10 s) until QUERY gives VALUE
-wait_sql() {
-	for _w in $(seq 1 100); do
-		[ "$(sql "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # eight scenarios, one per exact key
 design 8 a | scen-serve-stdin >out1 2>err1
 design 8 x >base

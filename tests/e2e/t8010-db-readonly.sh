@@ -21,15 +21,6 @@ wait_lines() {
 	return 1
 }
 
-# wait_sql QUERY VALUE: waits (up to 10 s) until QUERY gives VALUE
-wait_sql() {
-	for _w in $(seq 1 100); do
-		[ "$(sql "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 design 8 a | scen-serve-stdin >out1 2>err1
 is "setup: eight scenarios (female, younger, neutral, positions 1-8)" "$(sql 'select count(*) from scenarios')" 8
 

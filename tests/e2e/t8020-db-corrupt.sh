@@ -41,18 +41,7 @@ is "a truncated database: every command exits 74 naming it" \
 
 # a damaged index page: a process that writes refuses it at open
 cp sound.db damaged.db
-python3 - damaged.db <<'PY'
-import sqlite3, sys
-path = sys.argv[1]
-c = sqlite3.connect(path)
-root = c.execute("SELECT rootpage FROM sqlite_schema"
-                 " WHERE name = 'servings_time'").fetchone()[0]
-size = c.execute("PRAGMA page_size").fetchone()[0]
-c.close()
-with open(path, "r+b") as f:
-    f.seek((root - 1) * size)
-    f.write(b"\x0d" + b"\xff" * 64)
-PY
+damage_page damaged.db servings_time
 req d1 sd1 | scen-serve-stdin --db damaged.db >d.out 2>d.err
 is "damaged pages: scen-serve-stdin exits 74" "$?" 74
 check "... saying the file is damaged" grep -q "damaged.db: the database is damaged" d.err

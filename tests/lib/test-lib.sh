@@ -211,6 +211,59 @@ req() {
 		"$1" "$2" "${7:-trust-2026}" "${3:-female}" "${4:-older}" "${5:-warm}" "${6:-3}"
 }
 
+# wait_sql QUERY VALUE: waits (up to 10 s) until QUERY gives VALUE
+wait_sql() {
+	for _w in $(seq 1 100); do
+		[ "$(sql "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# damage_page DB INDEX: overwrites the head of INDEX's root page in DB
+# with bytes SQLite cannot read
+damage_page() {
+	python3 - "$1" "$2" <<'PY'
+import sqlite3, sys
+path, name = sys.argv[1], sys.argv[2]
+c = sqlite3.connect(path)
+root = c.execute("SELECT rootpage FROM sqlite_schema WHERE name = ?",
+                 (name,)).fetchone()[0]
+size = c.execute("PRAGMA page_size").fetchone()[0]
+c.close()
+with open(path, "r+b") as f:
+    f.seek((root - 1) * size)
+    f.write(b"\x0d" + b"\xff" * 64)
+PY
+}
+
+# busiest_minute: the most calls the fake answered 200 on one key within
+# any 60 (virtual) seconds, from its log
+busiest_minute() {
+	python3 - "$T/fake.log" <<'PY'
+import collections, json, sys
+per = collections.defaultdict(list)
+for r in map(json.loads, open(sys.argv[1])):
+    if r["status"] == 200:
+        per[r["key_id"]].append(r["vt"])
+worst = 0
+for v in per.values():
+    v.sort()
+    j = 0
+    for i in range(len(v)):
+        while v[i] - v[j] >= 60:
+            j += 1
+        worst = max(worst, i - j + 1)
+print(worst)
+PY
+}
+
+# reset_far: a day_resets_at 12 hours from now (HH:MMZ), so that no quota
+# day ends during a test
+reset_far() {
+	python3 -c 'import time; print(time.strftime("%H:%MZ", time.gmtime(time.time() + 43200)))'
+}
+
 # sql QUERY: runs a query on the test database (read-only)
 sql() {
 	python3 -c '
