@@ -34,11 +34,8 @@ const struct scen_cached *scen_rowcache_get(struct scen_rowcache *c,
 					    int64_t rowid)
 {
 	uint64_t *v = scen_map_get(&c->map, &rowid, sizeof rowid);
-	if (!v) {
-		c->misses++;
+	if (!v)
 		return NULL;
-	}
-	c->hits++;
 	struct scen_cached *e = &c->e[*v];
 	e->ref = 1;
 	return e;
@@ -72,7 +69,6 @@ static void evict_one(struct scen_rowcache *c)
 			continue;
 		}
 		remove_at(c, i);
-		c->live--;
 		c->evicted++;
 		return;
 	}
@@ -108,15 +104,17 @@ const struct scen_cached *scen_rowcache_put(struct scen_rowcache *c,
 	e->ref = 0;
 	*scen_map_put(&c->map, &rowid, sizeof rowid, NULL) = i;
 	c->bytes += bytes;
-	c->live++;
 	return e;
 }
 
 void scen_rowcache_drop(struct scen_rowcache *c, int64_t rowid)
 {
 	uint64_t *v = scen_map_get(&c->map, &rowid, sizeof rowid);
-	if (v) {
+	if (v)
 		remove_at(c, *v);
-		c->live--;
-	}
+}
+
+size_t scen_rowcache_count(const struct scen_rowcache *c)
+{
+	return c->n - c->nholes;
 }

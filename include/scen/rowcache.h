@@ -26,9 +26,9 @@ struct scen_cached {
 struct scen_rowcache {
 	struct scen_map map;		/* rowid -> entry index */
 	struct scen_cached *e;		/* n slots; a hole has text NULL */
-	size_t n, cap, hand, bytes, budget, live;
+	size_t n, cap, hand, bytes, budget;
 	size_t *holes, nholes, capholes;
-	uint64_t hits, misses, evicted;
+	uint64_t evicted;		/* rows evicted to make room */
 };
 
 void scen_rowcache_init(struct scen_rowcache *c, size_t budget);
@@ -43,5 +43,7 @@ const struct scen_cached *scen_rowcache_put(struct scen_rowcache *c,
 					    int64_t rowid,
 					    struct scen_scenario_row *r);
 void scen_rowcache_drop(struct scen_rowcache *c, int64_t rowid);
+/* How many rows are kept. */
+size_t scen_rowcache_count(const struct scen_rowcache *c);
 
 #endif

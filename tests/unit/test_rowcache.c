@@ -76,9 +76,9 @@ static void test_budget_holds(void **state)
 		scen_rowcache_put(&c, id, &r);
 		assert_true(c.bytes <= budget);
 	}
-	assert_true(c.live > 10);
+	assert_true(scen_rowcache_count(&c) > 10);
 	assert_true(c.evicted > 4000);
-	assert_int_equal(c.live + c.evicted, 5000);
+	assert_int_equal(scen_rowcache_count(&c) + c.evicted, 5000);
 	/* the newest is kept */
 	assert_non_null(scen_rowcache_get(&c, 5000));
 	scen_rowcache_release(&c);
@@ -120,7 +120,7 @@ static void test_drop(void **state)
 	scen_rowcache_drop(&c, 1);
 	scen_rowcache_drop(&c, 99);	/* not kept: nothing happens */
 	assert_null(scen_rowcache_get(&c, 1));
-	assert_int_equal(c.live, 2);
+	assert_int_equal(scen_rowcache_count(&c), 2);
 	assert_true(c.bytes < bytes);
 	/* the others are still found */
 	assert_int_equal(scen_rowcache_get(&c, 3)->row.position, 3);
@@ -129,7 +129,7 @@ static void test_drop(void **state)
 	struct scen_scenario_row r = row(2, 20);
 	scen_rowcache_put(&c, 2, &r);
 	assert_int_equal(strlen(scen_rowcache_get(&c, 2)->row.text), 20);
-	assert_int_equal(c.live, 2);
+	assert_int_equal(scen_rowcache_count(&c), 2);
 	scen_rowcache_release(&c);
 }
 
