@@ -39,6 +39,17 @@ experiments:
 YAML
 
 db=scen-$N.db
+# one kept from an older scen (another schema version) is made anew
+version() {
+	python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0])' "$1"
+}
+if [ -s "$db" ]; then
+	fresh=$(mktemp -d)
+	sed 's|^database: .*|database: '"$fresh"'/v.db|' scen.yaml >"$fresh/v.yaml"
+	SCEN_CONFIG=$fresh/v.yaml "$B/bin/scen-gen" </dev/null || exit 1
+	[ "$(version "$db")" = "$(version "$fresh/v.db")" ] || rm -f "$db"
+	rm -rf "$fresh"
+fi
 if [ ! -s "$db" ]; then
 	rm -f scen.db scen.db-wal scen.db-shm
 	# the schema and the template rows, as scen writes them
