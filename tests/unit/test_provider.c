@@ -399,6 +399,29 @@ static void test_completion_not_a_completion(void **state)
 	assert_null(c.content);
 }
 
+/* No NUL reaches a completion's text (a stored text is a C string, and a
+ * NUL would cut it short): an escaped or raw NUL makes the body invalid,
+ * which the caller counts as an error and stores nothing. */
+static void test_completion_nul(void **state)
+{
+	static const char raw[] = "{\"choices\":[{\"message\":{\"content\":"
+		"\"Maria\0 was\"},\"finish_reason\":\"stop\"}]}";
+	struct scen_completion c;
+
+	c = completion("{\"choices\":[{\"message\":{\"content\":"
+		       "\"Maria\\u0000 was hired.\"},\"finish_reason\":"
+		       "\"stop\"}]}", -1);
+	assert_null(c.content);
+	c = completion("{\"choices\":[{\"message\":{\"content\":"
+		       "\"ok\"},\"finish_reason\":\"st\\u0000op\"}]}", -1);
+	assert_null(c.content);
+	c = completion("{\"error\":{\"message\":\"slow\\u0000 down\"}}", -1);
+	assert_null(c.error_message);
+	memset(&c, 0x5a, sizeof c);
+	assert_int_equal(scen_parse_completion(raw, sizeof raw - 1, &c), -1);
+	assert_null(c.content);
+}
+
 /* A long finish_reason is cut to the buffer, never overflows it. */
 static void test_completion_long_finish_reason(void **state)
 {
@@ -534,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_completion_error_body),
 		cmocka_unit_test(test_completion_not_a_completion),
 		cmocka_unit_test(test_completion_long_finish_reason),
+		cmocka_unit_test(test_completion_nul),
 		cmocka_unit_test(test_completion_body),
 	};
 
