@@ -630,6 +630,61 @@ static int check_text(struct ctx *c, const yaml_node_t *n, const char *text,
 	}
 }
 
+/* Whether text holds the placeholder {name} ("{{name}}" is a literal). */
+static int uses(const char *text, const char *name)
+{
+	const char *p = text, *s;
+	size_t len, n = strlen(name);
+	enum tok k;
+
+	while ((k = next_tok(&p, &s, &len)) != TOK_END)
+		if (k == TOK_NAME && len == n && memcmp(s, name, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* The key name of mapping m, else m itself. */
+static yaml_node_t *key_named(struct ctx *c, yaml_node_t *m, const char *name)
+{
+	for (size_t i = 0; m && m->type == YAML_MAPPING_NODE &&
+	     i < map_len(m); i++) {
+		yaml_node_t *k = key_of(c, m, i);
+
+		if (k->type == YAML_SCALAR_NODE && strcmp(sval(k), name) == 0)
+			return k;
+	}
+	return m;
+}
+
+/*
+ * Every factor and the position that template t (node v) declares must
+ * reach the model, through its prompt or the system text of experiment e:
+ * else scenarios would differ in something the model never saw
+ * (scen.yaml(5)). The error points at the declaration.
+ */
+static int check_used(struct ctx *c, yaml_node_t *v,
+		      const struct scen_template *t,
+		      const struct scen_experiment *e)
+{
+	for (size_t i = 0; i <= t->nfactors; i++) {
+		const char *name = i < t->nfactors ? t->factors[i].name :
+				   "position";
+		yaml_node_t *at = i < t->nfactors ?
+			key_named(c, get(c, v, "factors"), name) :
+			key_named(c, v, name);
+
+		if ((i == t->nfactors && !t->position.declared) ||
+		    uses(t->prompt, name) || uses(e->system, name))
+			continue;
+		return fail(c, at, "%s of template '%s' is not used: neither "
+			    "its prompt nor the system text of experiment "
+			    "'%s' holds '{%s}', so the model would never see "
+			    "it", i < t->nfactors ? str(c, "factor '%s'", name)
+			    : "the position", t->name, e->name, name);
+	}
+	return 0;
+}
+
 char *scen_render(const char *text, const struct scen_template *t,
 		  const int *level_idx, long position)
 {
@@ -1083,9 +1138,14 @@ static int parse_experiment(struct ctx *c, yaml_node_t *v,
 	}
 	qsort(e->templates, e->ntemplates, sizeof *e->templates, cmp_named);
 	sys = get(c, v, "system");
-	return !sys ? 0 : check_text(c, sys, e->system, e->templates,
-				     e->ntemplates, str(c, "the system text "
-							"of %s", where));
+	if (sys && check_text(c, sys, e->system, e->templates, e->ntemplates,
+			      str(c, "the system text of %s", where)) < 0)
+		return -1;
+	for (size_t i = 0; i < e->ntemplates; i++)
+		if (check_used(c, get(c, m, e->templates[i].name),
+			       &e->templates[i], e) < 0)
+			return -1;
+	return 0;
 }
 
 static int parse_root(struct ctx *c)

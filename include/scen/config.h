@@ -45,7 +45,10 @@ struct scen_experiment;
 
 struct scen_template {
 	char *name;
-	char *prompt;	/* raw, with {placeholders} */
+	/* Raw, with {placeholders}. Each factor, and the position when
+	 * declared, appears as a placeholder here or in the experiment's
+	 * system text (checked at load: the model sees what varies). */
+	char *prompt;
 	struct scen_factor *factors;	/* sorted by name */
 	size_t nfactors;
 	struct scen_position position;

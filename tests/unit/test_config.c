@@ -466,6 +466,41 @@ static void test_system_placeholders(void **state)
 	free(err);
 }
 
+/* Every declared factor and position must reach the model: a placeholder
+ * in the system text counts, as the model sees that text too. */
+static void test_declared_reach_the_model(void **state)
+{
+	const char *ok = MINI_PROVIDER
+		"experiments:\n"
+		"  e:\n"
+		"    system: \"Write in a {tone} tone.\"\n"
+		"    templates:\n"
+		"      t: {prompt: \"A {age} person, scene {position}.\","
+		" factors: {age: {levels: [a, b]}, tone: {levels: [w, c]}},"
+		" position: {min: 1, max: 2}}\n"
+		"      u: {prompt: \"Anyone.\", factors: {tone: {levels: [w]}}}\n";
+	const char *bad = MINI_PROVIDER
+		"experiments:\n"
+		"  e:\n"
+		"    system: \"Write in a {{tone}} tone.\"\n"
+		"    templates:\n"
+		"      t: {prompt: \"A {age} person.\","
+		" factors: {age: {levels: [a, b]}, tone: {levels: [w, c]}}}\n";
+	struct scen_config *cfg;
+	char *err;
+
+	cfg = parse("u.yaml", ok, 0, &err);
+	assert_non_null(cfg);
+	assert_string_equal(err, "");
+	scen_config_free(cfg);
+	free(err);
+	cfg = parse("u.yaml", bad, 0, &err);
+	assert_null(cfg);
+	assert_non_null(strstr(err, "u.yaml:9:71: factor 'tone' of template "
+				    "'t' is not used"));
+	free(err);
+}
+
 static void test_keys(void **state)
 {
 	const char *text =
@@ -603,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_system_placeholders),
+		cmocka_unit_test(test_declared_reach_the_model),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_bad_configs),

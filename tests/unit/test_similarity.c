@@ -45,11 +45,36 @@ static struct scen_config *load(const char *text)
 	return cfg;
 }
 
+/* A prompt that uses every factor of the flow mapping factors (its keys)
+ * and the position, as scen.yaml(5) wants of every declared one. */
+static char *prompt_of(const char *factors, int position)
+{
+	struct strbuf sb;
+	int depth = 0;
+
+	sb_init(&sb);
+	sb_adds(&sb, position ? "\"p {position}" : "\"p");
+	for (const char *p = factors; *p; p++) {
+		size_t skip, n;
+
+		depth += (*p == '{' || *p == '[') - (*p == '}' || *p == ']');
+		if (depth != 1 || (*p != '{' && *p != ','))
+			continue;
+		skip = strspn(p + 1, " ");
+		n = strcspn(p + 1 + skip, ":}");
+		if (n)
+			sb_addf(&sb, " {%.*s}", (int)n, p + 1 + skip);
+	}
+	sb_addc(&sb, '"');
+	return sb.buf;
+}
+
 /* A config whose only template has the factors and position given as
  * YAML flow text ("factors: {...}\n        position: ..."). */
 static struct scen_config *one_template(const char *factors,
 					const char *position)
 {
+	char *prompt = prompt_of(factors, position != NULL);
 	char *text = xasprintf(
 		"provider:\n"
 		"  base_url: http://127.0.0.1:9/v1\n"
@@ -59,14 +84,15 @@ static struct scen_config *one_template(const char *factors,
 		"  e:\n"
 		"    templates:\n"
 		"      t:\n"
-		"        prompt: p\n"
+		"        prompt: %s\n"
 		"        factors: %s\n"
 		"%s%s%s",
-		factors, position ? "        position: " : "",
+		prompt, factors, position ? "        position: " : "",
 		position ? position : "", position ? "\n" : "");
 	struct scen_config *cfg = load(text);
 
 	free(text);
+	free(prompt);
 	return cfg;
 }
 
