@@ -20,9 +20,10 @@ enum {
 
 static void usage(FILE *f)
 {
-	fputs("usage: scen-cache-stats [-qv] [-c file] [--db file] "
-	      "[--check | --json | --prometheus]\n"
-	      "       [--html file] [--since time] [--verify]\n"
+	fputs("usage: scen-cache-stats [-qv] [-c file] [--db file]\n"
+	      "       [--check | --json | --prometheus] [--html file] "
+	      "[--since time]\n"
+	      "       [--verify]\n"
 	      "\n"
 	      "Reports the last hour, day and week of a scen database: "
 	      "tiers, hit rate,\n"
@@ -145,13 +146,14 @@ int main(int argc, char **argv)
 			return rc;
 		printf("SCEN UNKNOWN - cannot read the config or the "
 		       "database (exit %d)\n", rc);
-		scen_close_stdout();
+		scen_close_stdout(0);
 		return SCEN_LEVEL_UNKNOWN;
 	}
 	rc = scen_cache_stats(cfg, db, &o);
 	scen_db_close(db);
 	scen_config_free(cfg);
-	if (scen_close_stdout() && !rc)
+	/* scen_cache_stats reports its failed writes */
+	if (scen_close_stdout(rc != 0) && !rc)
 		rc = check ? SCEN_LEVEL_UNKNOWN : SCEN_EX_IOERR;
 	return rc;
 }

@@ -164,7 +164,8 @@ int main(int argc, char **argv)
 	rc = scen_export(cfg, db, &o);
 	scen_db_close(db);
 	scen_config_free(cfg);
-	if (scen_close_stdout() && !rc)
+	/* scen_export reports its failed writes */
+	if (scen_close_stdout(rc != 0) && !rc)
 		rc = SCEN_EX_IOERR;
 	return rc;
 }

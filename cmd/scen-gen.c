@@ -148,9 +148,11 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc || (!tpl && (exp || nfactors || position))) {
-		scen_error(optind < argc ? "unexpected argument"
-					 : "--experiment, --factor and "
-					   "--position need --template");
+		if (optind < argc)
+			scen_error("unexpected argument '%s'", argv[optind]);
+		else
+			scen_error("--experiment, --factor and --position "
+				   "need --template");
 		usage(stderr);
 		return SCEN_EX_USAGE;
 	}
@@ -189,7 +191,8 @@ int main(int argc, char **argv)
 		rc = SCEN_EX_DATAERR;
 	scen_db_close(db);
 	scen_config_free(cfg);
-	if (scen_close_stdout() && !rc)
+	/* scen_serve reports its failed writes */
+	if (scen_close_stdout(rc != 0) && !rc)
 		rc = SCEN_EX_IOERR;
 	return rc;
 }

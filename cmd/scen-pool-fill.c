@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 	rc = scen_pool_fill(cfg, db, &o);
 	scen_db_close(db);
 	scen_config_free(cfg);
-	if (scen_close_stdout() && !rc)
+	if (scen_close_stdout(0) && !rc)
 		rc = SCEN_EX_IOERR;
 	return rc;
 }

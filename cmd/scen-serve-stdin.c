@@ -74,7 +74,8 @@ int main(int argc, char **argv)
 		   st.lines, st.ok, st.unavailable, st.errors);
 	scen_db_close(db);
 	scen_config_free(cfg);
-	if (scen_close_stdout() && !rc)
+	/* scen_serve reports its failed writes */
+	if (scen_close_stdout(rc != 0) && !rc)
 		rc = SCEN_EX_IOERR;
 	return rc;
 }

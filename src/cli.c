@@ -24,10 +24,10 @@ int scen_cli_option(struct scen_cli *cli, int opt, const char *arg,
 		return 1;
 	case SCEN_OPT_HELP:
 		usage(stdout);
-		return 2 + (scen_close_stdout() ? SCEN_EX_IOERR : 0);
+		return 2 + (scen_close_stdout(0) ? SCEN_EX_IOERR : 0);
 	case SCEN_OPT_VERSION:
 		scen_cli_version();
-		return 2 + (scen_close_stdout() ? SCEN_EX_IOERR : 0);
+		return 2 + (scen_close_stdout(0) ? SCEN_EX_IOERR : 0);
 	case '?':
 	default:
 		usage(stderr);

@@ -387,17 +387,18 @@ double scen_parse_iso8601(const char *s)
 	return (double)t;
 }
 
-int scen_close_stdout(void)
+int scen_close_stdout(int reported)
 {
-	int bad = ferror(stdout);
-	if (fclose(stdout) != 0 || bad) {
-		if (errno == EPIPE || bad)
-			return scen_error("error writing standard output: %s",
-					  strerror(errno ? errno : EIO));
-		return scen_error("error closing standard output: %s",
-				  strerror(errno));
-	}
-	return 0;
+	int seen = ferror(stdout);	/* a write failed before */
+
+	errno = 0;
+	if (fclose(stdout) == 0 && !seen)
+		return 0;
+	if (seen && reported)
+		return -1;
+	/* after a failed write only its errno would tell, and it is gone */
+	return scen_error("cannot write standard output: %s",
+			  strerror(errno && !seen ? errno : EIO));
 }
 
 uint64_t scen_random64(void)

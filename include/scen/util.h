@@ -84,8 +84,13 @@ void scen_iso8601(double t, char *buf);
 /* Parses ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD"; -1 on error. */
 double scen_parse_iso8601(const char *s);
 
-/* Checks that stdout was written and closed without error. */
-int scen_close_stdout(void);
+/*
+ * Closes stdout; returns -1 when what was written to it did not all get
+ * out, and says so in one line ("cannot write standard output: ..."),
+ * unless reported: the command's writer has already said why a write
+ * failed (it checks its writes and failed), so that a failure is told once.
+ */
+int scen_close_stdout(int reported);
 
 /* Optimal string alignment distance between two names, for "did you
  * mean" hints; huge for names longer than 64 bytes. */

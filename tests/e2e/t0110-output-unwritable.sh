@@ -1,0 +1,45 @@
+# Standard output that cannot be written (/dev/full): every command says so
+# in exactly one line, naming the cause, and exits 74 (--check: 3, UNKNOWN).
+. "$(dirname "$0")/../lib/test-lib.sh"
+fake_start
+write_config
+req a s1 | scen-serve-stdin >/dev/null 2>&1
+# full CMD ARGS...: runs the command into /dev/full, stdin from in.jsonl
+full() {
+	"$@" <in.jsonl >/dev/full 2>err
+	rc=$?
+	msg=$(grep -c 'No space left on device' err)
+}
+# one WANT_RC CMD ARGS...: the whole of standard error is one line
+one() {
+	want=$1
+	shift
+	full "$@"
+	is "$* >/dev/full: exit $want" "$rc" "$want"
+	is "$* >/dev/full: one line of error" "$(wc -l <err)" 1
+	is "$* >/dev/full: it names the cause" "$msg" 1
+}
+: >in.jsonl
+for c in scen-serve-stdin scen-gen scen-pool-fill scen-cache-stats \
+	scen-export; do
+	one 74 "$c" --help
+	one 74 "$c" --version
+done
+one 74 scen-export
+one 74 scen-export --format csv
+one 74 scen-cache-stats
+one 74 scen-cache-stats --json
+one 74 scen-cache-stats --prometheus
+one 74 scen-cache-stats --html -
+one 3 scen-cache-stats --check
+one 74 scen-pool-fill --dry-run
+# the serving commands also say what became of the answers not written
+req b s2 >in.jsonl
+full scen-serve-stdin
+is "scen-serve-stdin >/dev/full: exit 74" "$rc" 74
+is "scen-serve-stdin >/dev/full: the cause is said once" "$msg" 1
+full scen-gen --template hiring --experiment trust-2026 --factor \
+	gender=male --factor age=older --factor tone=warm --position 2
+is "scen-gen >/dev/full: exit 74" "$rc" 74
+is "scen-gen >/dev/full: the cause is said once" "$msg" 1
+done_testing
