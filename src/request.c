@@ -542,6 +542,8 @@ int scen_request_parse(const struct scen_config *cfg, const char *line,
 		memset(&l, 0, sizeof l);
 	}
 	json_error_t jerr;
+	/* never JSON_ALLOW_NUL: a \u0000 is refused, so that no field (a C
+	 * string) is cut short or stored with a NUL */
 	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!o) {
 		rq->id = xasprintf("%ld", lineno);
