@@ -958,6 +958,24 @@ int scen_db_register_templates(struct scen_db *db,
 	return rc;
 }
 
+int scen_db_template_known(struct scen_db *db, const char *experiment,
+			   const char *template_name)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, "SELECT 1 FROM templates"
+			       " WHERE (?1 IS NULL OR experiment = ?1)"
+			       " AND (?2 IS NULL OR template = ?2) LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, "cannot read the templates");
+	sqlite3_bind_text(st, 1, experiment, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, template_name, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return db_fail(db, "cannot read the templates");
+	return r == SQLITE_ROW;
+}
+
 static int parse_levels_json(const struct scen_template *t, const char *json,
 			     uint16_t *levels)
 {

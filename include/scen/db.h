@@ -99,6 +99,11 @@ int scen_db_event(struct scen_db *db, const char *kind, const char *account,
 int scen_db_register_templates(struct scen_db *db,
 			       const struct scen_config *cfg);
 
+/* Whether a template version of the experiment and template (either
+ * NULL: any) was ever registered: 1, 0, or -1 on error (reported). */
+int scen_db_template_known(struct scen_db *db, const char *experiment,
+			   const char *template_name);
+
 /* Loads every servable scenario of cfg's current template versions. */
 int scen_db_load_index(struct scen_db *db, const struct scen_config *cfg,
 		       struct scen_index *ix);
