@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -355,6 +356,38 @@ static int64_t db_int(struct scen_db *db, const char *sql)
 	return v;
 }
 
+/* Whether the file is scen's to use (see scen_db_open): read before
+ * anything is written, so that another program's database is refused
+ * untouched. */
+static int check_owner(struct scen_db *db, int *exit_code)
+{
+	int64_t app = db_int(db, "PRAGMA application_id");
+	int64_t v = db_int(db, "PRAGMA user_version");
+	int64_t n = db_int(db, "SELECT count(*) FROM sqlite_schema");
+	int64_t ours = db_int(db, "SELECT count(*) FROM sqlite_schema"
+			      " WHERE type = 'table' AND name IN"
+			      " ('templates', 'scenarios', 'servings')");
+	if (app < 0 || v < 0 || n < 0 || ours < 0) {
+		*exit_code = SCEN_EX_IOERR;
+		return db_fail(db, "cannot read the schema");
+	}
+	if (app == SCEN_DB_APPLICATION_ID ||
+	    (app == 0 && ((n == 0 && v == 0) || (v > 0 && ours == 3))))
+		return 0;
+	*exit_code = SCEN_EX_DATAERR;
+	if (app)
+		return scen_error("%s: not a scen database (application_id "
+				  "0x%08llx, another program's); left as it "
+				  "is", db->path, (long long)(uint32_t)app);
+	return scen_error("%s: not a scen database (it holds tables, not "
+			  "scen's); left as it is", db->path);
+}
+
+static int marked(struct scen_db *db)
+{
+	return db_int(db, "PRAGMA application_id") == SCEN_DB_APPLICATION_ID;
+}
+
 static int migrate(struct scen_db *db, int readonly, int *exit_code)
 {
 	int64_t v = db_int(db, "PRAGMA user_version");
@@ -369,7 +402,9 @@ static int migrate(struct scen_db *db, int readonly, int *exit_code)
 				  "scen understands (%d); use a newer scen",
 				  db->path, (long long)v, NMIGRATIONS);
 	}
-	if (v == NMIGRATIONS)
+	/* a database of this schema made before the mark is marked by
+	 * the next read-write open */
+	if (v == NMIGRATIONS && (readonly || marked(db)))
 		return 0;
 	if (readonly) {
 		*exit_code = SCEN_EX_IOERR;
@@ -386,8 +421,10 @@ static int migrate(struct scen_db *db, int readonly, int *exit_code)
 			goto io;
 		}
 	}
-	char sql[64];
-	snprintf(sql, sizeof sql, "PRAGMA user_version = %d", NMIGRATIONS);
+	char sql[96];
+	snprintf(sql, sizeof sql, "PRAGMA user_version = %d;"
+		 "PRAGMA application_id = %d", NMIGRATIONS,
+		 SCEN_DB_APPLICATION_ID);
 	if (db_exec(db, sql) < 0 || db_exec(db, "COMMIT") < 0) {
 		db_exec(db, "ROLLBACK");
 		goto io;
@@ -511,6 +548,106 @@ static int test_hooks(struct scen_db *db)
 	return 0;
 }
 
+/* Whether this process may write path and create files beside it. */
+static int may_write_beside(const char *path)
+{
+	char *copy = xstrdup(path);
+	int ok = access(path, W_OK) == 0 && access(dirname(copy), W_OK) == 0;
+	free(copy);
+	return ok;
+}
+
+static int exists_beside(const char *path, const char *suffix)
+{
+	char *p = xasprintf("%s%s", path, suffix);
+	int yes = access(p, F_OK) == 0;
+	free(p);
+	return yes;
+}
+
+/* A file:...?immutable=1 URI for path (malloc'd): SQLite reads the file
+ * alone, without locks, and creates nothing beside it. */
+static char *immutable_uri(const char *path)
+{
+	struct strbuf sb;
+	sb_init(&sb);
+	/* "file:///abs" or "file:rel": an empty authority before a path
+	 * that starts with "//" */
+	sb_adds(&sb, path[0] == '/' ? "file://" : "file:");
+	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+		if (strchr("/._~-", *c) || (*c >= '0' && *c <= '9') ||
+		    ((*c | 0x20) >= 'a' && (*c | 0x20) <= 'z'))
+			sb_addc(&sb, (char)*c);
+		else
+			sb_addf(&sb, "%%%02X", *c);
+	}
+	sb_adds(&sb, "?immutable=1");
+	return sb.buf;	/* sb's buffer, handed over */
+}
+
+/* Opens the connection: read-write (creating the file 0600 when
+ * missing), read-only, or read-only as an immutable file. */
+static int open_handle(struct scen_db *db, int readonly, int immutable)
+{
+	const char *path = db->path;
+	if (!readonly) {
+		/* create it 0600 ourselves: SQLite would use the umask */
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return scen_error("%s: cannot open: %s", path,
+					  strerror(errno));
+		close(fd);
+	} else if (access(path, R_OK) != 0) {
+		return scen_error("%s: cannot open: %s", path,
+				  strerror(errno));
+	}
+	sqlite3_close(db->h);
+	db->h = NULL;
+	char *name = immutable ? immutable_uri(path) : xstrdup(path);
+	int oflags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	oflags |= immutable ? SQLITE_OPEN_URI : 0;
+	int rc = sqlite3_open_v2(name, &db->h, oflags | SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	free(name);
+	if (rc != SQLITE_OK)
+		return db_fail(db, "cannot open");
+	sqlite3_busy_timeout(db->h, 10000);
+	sqlite3_extended_result_codes(db->h, 1);
+	if (sqlite3_create_function(db->h, "scen_text_hash", 2,
+				    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				    sql_text_hash, NULL, NULL) != SQLITE_OK)
+		return db_fail(db, "cannot register scen_text_hash");
+	return 0;
+}
+
+/*
+ * A read-only open (see scen_db_open) creates nothing until the file
+ * proves scen's, and nothing at all when the process may not write beside
+ * it: a -shm made by a reader that may not write the database would stop
+ * its owner's writers. So it reads the -wal and -shm a writer keeps there
+ * (SQLite reads a -shm it may not write as such), and when there are none,
+ * the file alone (immutable); a reader that may write beside it then
+ * reopens it the usual way, which guards its reads against writers.
+ */
+static int open_for(struct scen_db *db, int readonly, int *exit_code)
+{
+	int alone = readonly && !exists_beside(db->path, "-wal") &&
+		    !exists_beside(db->path, "-shm") &&
+		    !exists_beside(db->path, "-journal");
+	if (open_handle(db, readonly, alone) < 0)
+		return -1;
+	/* A quick read tells a non-database file before anything changes. */
+	if (db_int(db, "SELECT count(*) FROM sqlite_schema") < 0)
+		return scen_error("%s: not a usable SQLite database: %s",
+				  db->path, sqlite3_errmsg(db->h));
+	if (check_owner(db, exit_code) < 0)
+		return -1;
+	*exit_code = SCEN_EX_IOERR;
+	if (alone && may_write_beside(db->path))
+		return open_handle(db, readonly, 0);
+	return 0;
+}
+
 struct scen_db *scen_db_open(const char *path, int flags, int *exit_code)
 {
 	int readonly = flags & SCEN_DB_READONLY;
@@ -521,41 +658,9 @@ struct scen_db *scen_db_open(const char *path, int flags, int *exit_code)
 	scen_map_init(&db->served);
 	*exit_code = SCEN_EX_IOERR;
 
-	if (!readonly) {
-		/* create it 0600 ourselves: SQLite would use the umask */
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			scen_error("%s: cannot open: %s", path,
-				   strerror(errno));
-			goto fail;
-		}
-		close(fd);
-	} else if (access(path, R_OK) != 0) {
-		scen_error("%s: cannot open: %s", path, strerror(errno));
-		goto fail;
-	}
-	int oflags = readonly ? SQLITE_OPEN_READONLY
-			      : SQLITE_OPEN_READWRITE;
-	if (sqlite3_open_v2(path, &db->h, oflags | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		db_fail(db, "cannot open");
-		goto fail;
-	}
-	sqlite3_busy_timeout(db->h, 10000);
-	sqlite3_extended_result_codes(db->h, 1);
 	db->fail_after = -1;
-	if (sqlite3_create_function(db->h, "scen_text_hash", 2,
-				    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-				    sql_text_hash, NULL, NULL) != SQLITE_OK) {
-		db_fail(db, "cannot register scen_text_hash");
+	if (open_for(db, readonly, exit_code) < 0)
 		goto fail;
-	}
-	/* A quick read tells a non-database file before anything changes. */
-	if (db_int(db, "SELECT count(*) FROM sqlite_schema") < 0) {
-		scen_error("%s: not a usable SQLite database: %s", path,
-			   sqlite3_errmsg(db->h));
-		goto fail;
-	}
 	/* a process that writes checks the pages it will write into; one
 	 * that only reads meets damage as read errors (and --verify is
 	 * there to report it) */
@@ -851,6 +956,24 @@ int scen_db_register_templates(struct scen_db *db,
 	sb_release(&f);
 	sb_release(&p);
 	return rc;
+}
+
+int scen_db_template_known(struct scen_db *db, const char *experiment,
+			   const char *template_name)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db->h, "SELECT 1 FROM templates"
+			       " WHERE (?1 IS NULL OR experiment = ?1)"
+			       " AND (?2 IS NULL OR template = ?2) LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(db, "cannot read the templates");
+	sqlite3_bind_text(st, 1, experiment, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, template_name, -1, SQLITE_STATIC);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		return db_fail(db, "cannot read the templates");
+	return r == SQLITE_ROW;
 }
 
 static int parse_levels_json(const struct scen_template *t, const char *json,

@@ -8,27 +8,42 @@
 #include <string.h>
 #include <time.h>
 
-void scen_csv_field(struct strbuf *sb, const char *s, size_t n)
+/* A field of n bytes from s, quoted when it must be, after prefix (0
+ * for none). */
+static void csv_field(struct strbuf *sb, char prefix, const char *s,
+		      size_t n)
 {
-	if (!memchr(s, ',', n) && !memchr(s, '"', n) && !memchr(s, '\r', n) &&
-	    !memchr(s, '\n', n)) {
-		sb_add(sb, s, n);
-		return;
-	}
-	sb_grow(sb, n + 2);
-	sb_addc(sb, '"');
+	int quote = memchr(s, ',', n) || memchr(s, '"', n) ||
+		    memchr(s, '\r', n) || memchr(s, '\n', n);
+	sb_grow(sb, n + 3);
+	if (quote)
+		sb_addc(sb, '"');
+	if (prefix)
+		sb_addc(sb, prefix);
 	const char *p = s, *end = s + n;
-	while (p < end) {
+	while (quote && p < end) {
 		const char *q = memchr(p, '"', (size_t)(end - p));
-		if (!q) {
-			sb_add(sb, p, (size_t)(end - p));
+		if (!q)
 			break;
-		}
 		sb_add(sb, p, (size_t)(q - p) + 1);
 		sb_addc(sb, '"');	/* the quote, doubled */
 		p = q + 1;
 	}
-	sb_addc(sb, '"');
+	sb_add(sb, p, (size_t)(end - p));
+	if (quote)
+		sb_addc(sb, '"');
+}
+
+void scen_csv_field(struct strbuf *sb, const char *s, size_t n)
+{
+	csv_field(sb, 0, s, n);
+}
+
+void scen_csv_text(struct strbuf *sb, const char *s, size_t n)
+{
+	/* what spreadsheets read as the start of a formula (OWASP's list) */
+	int formula = n && s[0] && strchr("=+-@\t\r", s[0]);
+	csv_field(sb, formula ? '\'' : 0, s, n);
 }
 
 void scen_export_number(struct strbuf *sb, double d)
@@ -139,14 +154,14 @@ static void add_value(struct strbuf *sb, struct scen_rows *rows, size_t i,
 	case SCEN_COL_TEXT:
 		s = scen_rows_text(rows, i, &len);
 		if (csv)
-			scen_csv_field(sb, s, len);
+			scen_csv_text(sb, s, len);
 		else
 			sb_add_json_str(sb, s, len);
 		break;
 	case SCEN_COL_JSON:
 		s = scen_rows_text(rows, i, &len);
 		if (csv)
-			scen_csv_field(sb, s, len);
+			scen_csv_text(sb, s, len);
 		else
 			sb_add(sb, s, len);
 		break;
@@ -172,11 +187,65 @@ static void add_value(struct strbuf *sb, struct scen_rows *rows, size_t i,
 	}
 }
 
+/* Whether cfg declares the experiment (any when NULL) with the template
+ * (any when NULL). */
+static int declared(const struct scen_config *cfg, const char *experiment,
+		    const char *template_name)
+{
+	for (size_t i = 0; i < cfg->nexperiments; i++) {
+		const struct scen_experiment *e = &cfg->experiments[i];
+		if ((!experiment || !strcmp(e->name, experiment)) &&
+		    (!template_name ||
+		     scen_experiment_template(e, template_name)))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether the config or the database knows the experiment with the
+ * template (either NULL: any): 1, 0, or -1 on a read error (reported). */
+static int known(const struct scen_config *cfg, struct scen_db *db,
+		 const char *experiment, const char *template_name)
+{
+	if (declared(cfg, experiment, template_name))
+		return 1;
+	return scen_db_template_known(db, experiment, template_name);
+}
+
+/* An experiment or template that neither the config nor the database
+ * knows is a mistyped name, not an empty result: 0, or an exit status
+ * (reported). */
+static int check_names(const struct scen_config *cfg, struct scen_db *db,
+		       const struct scen_export_filter *f)
+{
+	const char *e = f->experiment, *t = f->template_name;
+	if (!e && !t)
+		return 0;
+	int k = known(cfg, db, e, t);
+	if (k == 0 && e && t)	/* which of the two is unknown */
+		k = known(cfg, db, e, NULL) ? -2 : 0;
+	if (k == 1)
+		return 0;
+	if (k == -1)
+		return SCEN_EX_IOERR;
+	if (k == 0 && e)
+		scen_error("--experiment '%s': no such experiment in %s or "
+			   "the config", e, scen_db_path(db));
+	else
+		scen_error("--template '%s': no such template%s%s in %s or "
+			   "the config", t, e ? " of experiment " : "",
+			   e ? e : "", scen_db_path(db));
+	return SCEN_EX_USAGE;
+}
+
 int scen_export(const struct scen_config *cfg, struct scen_db *db,
 		const struct scen_export_opts *o)
 {
 	size_t ncols;
 	const struct scen_column *cols = scen_export_columns(o->what, &ncols);
+	int bad = check_names(cfg, db, &o->filter);
+	if (bad)
+		return bad;
 	struct scen_report *r = scen_report_new(db);
 	/* one snapshot, also for the version counts of --what templates */
 	struct scen_rows *rows = scen_report_begin(r) < 0 ? NULL
@@ -184,7 +253,6 @@ int scen_export(const struct scen_config *cfg, struct scen_db *db,
 	struct strbuf sb;
 	long n = 0;
 	int rc = 0;
-	(void)cfg;
 	if (!rows) {
 		scen_report_free(r);
 		return SCEN_EX_IOERR;

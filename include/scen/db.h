@@ -20,14 +20,31 @@ enum { SCEN_DB_READONLY = 1 };
  * page: about 0.2 s for 100 MB from the page cache). */
 #define SCEN_DB_QUICK_CHECK_MAX (256L * 1024 * 1024)
 
+/* scen's mark in the SQLite header (PRAGMA application_id): "scen". */
+#define SCEN_DB_APPLICATION_ID 0x7363656e
+
 /*
  * Opens (creating it 0600 when missing, unless read-only) and migrates the
  * database. On error prints why, naming the file, and returns NULL with
- * *exit_code set (74 for I/O and corruption, 78 for a schema from a newer
- * scen). A read-write open checks the file's structure first (PRAGMA
+ * *exit_code set (74 for I/O and corruption, 65 for a SQLite file that is
+ * not scen's, 78 for a schema from a newer scen).
+ *
+ * A file is scen's when its application_id is SCEN_DB_APPLICATION_ID, or
+ * (made before the mark) when its user_version is set and it holds scen's
+ * templates, scenarios and servings tables; a read-write open marks it
+ * then. A file without tables or mark (also 0 bytes) is initialised; any
+ * other is refused before anything is written to it or beside it.
+ *
+ * A read-write open checks the file's structure first (PRAGMA
  * quick_check, for files up to SCEN_DB_QUICK_CHECK_MAX bytes) and then
  * replays the spool "<path>.spool" that a process left when it could not
  * write the database (see spool.h).
+ *
+ * A read-only open creates no file when the process may not write both
+ * the database and its folder: it reads the -wal and -shm files that a
+ * writer keeps there, and when there are none, the file as it stands
+ * (SQLite's immutable mode, which takes no locks: a writer that starts
+ * during such a read is not guarded against).
  *
  * Testing aids, read at a read-write open: SCEN_DB_MAX_PAGES=N caps the
  * database at N pages (PRAGMA max_page_count; never below its size), so
@@ -81,6 +98,11 @@ int scen_db_event(struct scen_db *db, const char *kind, const char *account,
 /* Records the template versions of cfg (their full text, for export). */
 int scen_db_register_templates(struct scen_db *db,
 			       const struct scen_config *cfg);
+
+/* Whether a template version of the experiment and template (either
+ * NULL: any) was ever registered: 1, 0, or -1 on error (reported). */
+int scen_db_template_known(struct scen_db *db, const char *experiment,
+			   const char *template_name);
 
 /* Loads every servable scenario of cfg's current template versions. */
 int scen_db_load_index(struct scen_db *db, const struct scen_config *cfg,

@@ -20,7 +20,10 @@ struct scen_export_opts {
 
 /*
  * Writes the rows the options select, in constant memory. Returns 0, or an
- * exit status: 74 when the database or the output fails (reported).
+ * exit status (reported): 64 when the filter names an experiment or
+ * template that neither cfg nor the database knows (one known but with no
+ * rows yet is no error), 74 when the database or the output fails. In CSV,
+ * text fields go through scen_csv_text.
  */
 int scen_export(const struct scen_config *cfg, struct scen_db *db,
 		const struct scen_export_opts *o);
@@ -28,6 +31,10 @@ int scen_export(const struct scen_config *cfg, struct scen_db *db,
 /* Appends one CSV field (RFC 4180): quoted when it holds a comma, a double
  * quote, CR or LF, with its double quotes doubled. */
 void scen_csv_field(struct strbuf *sb, const char *s, size_t n);
+/* As scen_csv_field, for a text a spreadsheet must not run: one that
+ * starts with =, +, -, @, a tab or a CR gets a ' before it
+ * (scen-export(1)). */
+void scen_csv_text(struct strbuf *sb, const char *s, size_t n);
 /* Appends d in the shortest form that reads back as the same double
  * (integers without a fraction); "null" when not finite. */
 void scen_export_number(struct strbuf *sb, double d);

@@ -291,6 +291,142 @@ static void test_newer_schema_refused(void **state)
 	free(path);
 }
 
+/* Runs sql on path with a plain connection (no scen in between). */
+static void plain_exec(const char *path, const char *sql)
+{
+	sqlite3 *h;
+
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(h), SQLITE_OK);
+}
+
+/* The bytes of a file (malloc'd), its length in *n. */
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = xcalloc(1, 1 << 20);
+
+	assert_non_null(f);
+	*n = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	return buf;
+}
+
+/* Another program's SQLite database (tables, but not scen's, or scen's
+ * table names under another application_id) is refused with 65, read-write
+ * or read-only, and left byte for byte as it was, with no file beside. */
+static void test_foreign_database_refused(void **state)
+{
+	static const char *const setups[] = {
+		"CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);"
+		"INSERT INTO notes(body) VALUES ('keep me');",
+		"PRAGMA journal_mode = WAL; CREATE TABLE t(x);"
+		"PRAGMA user_version = 7;",
+		"PRAGMA application_id = 1234; PRAGMA user_version = 2;"
+		"CREATE TABLE templates(x); CREATE TABLE scenarios(x);"
+		"CREATE TABLE servings(x);",
+	};
+	char *path = path_for("foreign.db"), *err;
+	char *beside[] = {
+		xasprintf("%s-wal", path), xasprintf("%s-shm", path),
+		xasprintf("%s-journal", path), xasprintf("%s.spool", path),
+	};
+	int code;
+
+	for (size_t i = 0; i < sizeof setups / sizeof *setups; i++) {
+		size_t n0, n1;
+		unlink(path);
+		plain_exec(path, setups[i]);
+		char *before = slurp(path, &n0);
+		for (int ro = 0; ro <= SCEN_DB_READONLY; ro++) {
+			code = 0;
+			assert_null(open_quiet(path, ro, &code, &err));
+			assert_int_equal(code, SCEN_EX_DATAERR);
+			assert_non_null(strstr(err, path));
+			assert_non_null(strstr(err, "not a scen database"));
+			free(err);
+		}
+		char *after = slurp(path, &n1);
+		assert_int_equal(n0, n1);
+		assert_memory_equal(before, after, n0);
+		for (size_t k = 0; k < 4; k++)
+			assert_int_not_equal(access(beside[k], F_OK), 0);
+		free(before);
+		free(after);
+	}
+	for (size_t k = 0; k < 4; k++)
+		free(beside[k]);
+	free(path);
+}
+
+/* A SQLite file without tables (made by sqlite3 with only a setting) is
+ * scen's to initialise, and gets scen's mark. */
+static void test_empty_sqlite_initialised(void **state)
+{
+	char *path = path_for("blank.db"), *err;
+	struct scen_db *db;
+	int code;
+
+	plain_exec(path, "PRAGMA page_size = 8192; VACUUM;");
+	db = open_quiet(path, 0, &code, &err);
+	assert_non_null(db);
+	assert_int_equal(code, 0);
+	assert_int_equal(query_int(db, "PRAGMA application_id"),
+			 SCEN_DB_APPLICATION_ID);
+	assert_int_equal(query_int(db, "PRAGMA user_version"),
+			 scen_db_schema_version());
+	scen_db_close(db);
+	free(err);
+	free(path);
+}
+
+/* Databases from before the mark (schema 1 and 2, application_id 0) are
+ * known by their tables: read-only opens read them as they are, the next
+ * read-write open migrates and marks them. */
+static void test_unmarked_scen_database(void **state)
+{
+	char *path = path_for("old.db"), *err;
+	struct scen_db *db;
+	int code;
+
+	for (int v = 1; v <= 2; v++) {
+		unlink(path);
+		db = open_quiet(path, 0, &code, &err);
+		assert_non_null(db);
+		free(err);
+		scen_db_close(db);
+		plain_exec(path, v == 1
+			   ? "ALTER TABLE scenarios DROP COLUMN text_hash;"
+			     "DROP TABLE spool_replayed;"
+			     "PRAGMA user_version = 1;"
+			     "PRAGMA application_id = 0;"
+			   : "PRAGMA application_id = 0;");
+		db = open_quiet(path, SCEN_DB_READONLY, &code, &err);
+		if (v == 1) {	/* needs migrating first */
+			assert_null(db);
+			assert_int_equal(code, SCEN_EX_IOERR);
+		} else {
+			assert_non_null(db);
+			assert_int_equal(query_int(db, "PRAGMA application_id"),
+					 0);
+			scen_db_close(db);
+		}
+		free(err);
+		db = open_quiet(path, 0, &code, &err);
+		assert_non_null(db);
+		assert_int_equal(code, 0);
+		assert_string_equal(err, "");
+		assert_int_equal(query_int(db, "PRAGMA application_id"),
+				 SCEN_DB_APPLICATION_ID);
+		assert_int_equal(query_int(db, "PRAGMA user_version"),
+				 scen_db_schema_version());
+		scen_db_close(db);
+		free(err);
+	}
+	free(path);
+}
+
 static void write_file(const char *path, const void *p, size_t n)
 {
 	FILE *f = fopen(path, "wb");
@@ -519,6 +655,9 @@ int main(void)
 		cmocka_unit_test(test_folder_as_database),
 		cmocka_unit_test(test_empty_file),
 		cmocka_unit_test(test_two_connections),
+		cmocka_unit_test(test_foreign_database_refused),
+		cmocka_unit_test(test_empty_sqlite_initialised),
+		cmocka_unit_test(test_unmarked_scen_database),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
