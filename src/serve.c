@@ -50,7 +50,8 @@ struct pend {
 	double deadline;	/* virtual time; for the fresh tier */
 	size_t tier_pos;	/* in cfg->fallback */
 	int forced;		/* variety: a would-be hit sent to fresh */
-	int no_force;
+	int rewalk;		/* walking again, after the fresh tier: no
+				   more generation, no forcing */
 	int rounds;		/* jobs this request has waited for */
 	int told_generating;
 	int noted;		/* counted in the variety window */
@@ -539,17 +540,39 @@ static size_t fresh_pos(const struct server *s, size_t from)
 	return (size_t)-1;
 }
 
-/* Moves p past a tier that gave nothing. A request that variety sent to
- * generation instead of a hit goes back for that hit. */
-static void skip_tier(struct pend *p)
+/*
+ * Moves p past a tier that gave nothing. A request leaving the fresh tier
+ * without a scenario of its own, after variety sent it there instead of a
+ * hit or after it waited for a generation, walks the tiers again from the
+ * first, the fresh one left out: the hit it was sent away from, or what
+ * was stored while it waited (by this process or, caught up at the start
+ * of this turn, by another), is served before anything worse, and before
+ * it is answered unavailable.
+ */
+static void skip_tier(struct server *s, struct pend *p)
 {
-	if (p->forced && !p->no_force) {
+	if (s->tiers[p->tier_pos] == SCEN_TIER_FRESH && !p->rewalk &&
+	    (p->forced || p->rounds)) {
 		p->forced = 0;
-		p->no_force = 1;
+		p->rewalk = 1;
 		p->tier_pos = 0;
 	} else {
 		p->tier_pos++;
 	}
+}
+
+/* The tier an answer is labelled with (and recorded under): what it is,
+ * whatever tier found it. A relaxed pick as similar as the strict
+ * threshold asks is a cache hit, or a pool one when it is an unserved
+ * pool entry: relaxed is for answers below it (scen(7), TIERS). */
+static enum scen_tier tier_of(const struct scen_config *cfg,
+			      enum scen_tier walked,
+			      const struct scen_pick *pk)
+{
+	if (walked != SCEN_TIER_RELAXED ||
+	    pk->similarity + 1e-12 < cfg->cache.strict)
+		return walked;
+	return pk->pool ? SCEN_TIER_POOL : SCEN_TIER_CACHE;
 }
 
 /* Walks p through the tiers from p->tier_pos until it is answered or
@@ -559,6 +582,8 @@ static void advance(struct server *s, struct pend *p)
 	const struct scen_config *cfg = s->cfg;
 	while (p->tier_pos < s->ntiers && !s->failed) {
 		enum scen_tier tier = s->tiers[p->tier_pos];
+		if (tier == SCEN_TIER_FRESH && p->rewalk)
+			goto next;
 		if (tier == SCEN_TIER_FRESH && s->degraded) {
 			/* no call can be recorded in the quota ledger */
 			scen_db_count(s->db, "fresh.db_trouble", 1);
@@ -576,7 +601,7 @@ static void advance(struct server *s, struct pend *p)
 			}
 			struct scen_job *j = s->o->gen || p->rounds
 				? NULL : scen_engine_inflight(s->e, p->rq.key);
-			if (j && !p->no_force && variety_force(s)) {
+			if (j && variety_force(s)) {
 				/* sharing the call would be a hit: variety
 				 * asks for a new variant instead */
 				p->forced = 1;
@@ -598,15 +623,15 @@ static void advance(struct server *s, struct pend *p)
 			goto next;
 		if (pick(s, p, tier, ss, &pk)) {
 			size_t f = fresh_pos(s, p->tier_pos + 1);
-			if (tier == SCEN_TIER_CACHE && !p->no_force &&
+			if (tier == SCEN_TIER_CACHE && !p->rewalk &&
 			    f != (size_t)-1 && variety_force(s)) {
 				p->forced = 1;
 				p->tier_pos = f;
 				scen_db_count(s->db, "variety.forced", 1);
 				continue;
 			}
-			int r = serve_scenario(s, p, tier, pk.rowid,
-					       pk.similarity, 1);
+			int r = serve_scenario(s, p, tier_of(cfg, tier, &pk),
+					       pk.rowid, pk.similarity, 1);
 			if (r == 1)
 				continue;	/* set aside: another one */
 			if (r < 0)
@@ -614,7 +639,7 @@ static void advance(struct server *s, struct pend *p)
 			return;
 		}
 next:
-		skip_tier(p);
+		skip_tier(s, p);
 	}
 	if (s->failed) {
 		park(s, p);	/* the transaction is abandoned */
@@ -625,7 +650,7 @@ next:
 
 static void next_tier(struct server *s, struct pend *p)
 {
-	skip_tier(p);
+	skip_tier(s, p);
 	advance(s, p);
 }
 
@@ -1102,7 +1127,7 @@ static void redo_all(struct server *s)
 			p->has_asked = 0;
 		}
 		p->tier_pos = 0;
-		p->forced = p->no_force = p->rounds = p->noted = 0;
+		p->forced = p->rewalk = p->rounds = p->noted = 0;
 		p->deadline = p->retry_at = 0;
 		p->job = NULL;
 		p->next_waiter = p->next = p->next_done = NULL;
