@@ -165,12 +165,19 @@ static void reserve_slot(struct server *s, uint64_t seq)
 		s->slots[s->nslots++].line = NULL;
 }
 
-static void line_start(struct server *s, const char *id, const char *status)
+/* An answer to rq starts with its id; a bad line whose id could not be
+ * read is answered with id null and its line number, which no request's
+ * id can be mistaken for (scen-serve-stdin(1), STANDARDS). */
+static void line_start(struct server *s, const struct scen_request *rq,
+		       const char *status)
 {
 	struct strbuf *l = &s->line;
 	sb_reset(l);
 	sb_adds(l, "{\"id\":");
-	sb_add_json_str(l, id, strlen(id));
+	if (rq->id)
+		sb_add_json_str(l, rq->id, strlen(rq->id));
+	else
+		sb_addf(l, "null,\"line\":%ld", rq->lineno);
 	sb_adds(l, ",\"status\":\"");
 	sb_adds(l, status);
 	sb_addc(l, '"');
@@ -189,14 +196,14 @@ static void line_end(struct server *s)
 	sb_adds(&s->line, "}\n");
 }
 
-static void answer_error(struct server *s, uint64_t seq, const char *id,
+static void answer_error(struct server *s, const struct pend *p,
 			 const char *code, const char *msg)
 {
-	line_start(s, id, "error");
+	line_start(s, &p->rq, "error");
 	line_str(s, "error", code);
 	line_str(s, "message", msg);
 	line_end(s);
-	emit_final(s, seq, &s->line);
+	emit_final(s, p->seq, &s->line);
 	s->st->errors++;
 	char name[64];
 	snprintf(name, sizeof name, "error.%s", code);
@@ -279,7 +286,7 @@ static void answer_unavailable(struct server *s, struct pend *p)
 	long secs = isfinite(ra) && ra > s->now ? (long)ceil(ra - s->now) : 60;
 	if (secs < 1)
 		secs = 1;
-	line_start(s, p->rq.id, "unavailable");
+	line_start(s, &p->rq, "unavailable");
 	sb_addf(&s->line, ",\"retry_after_s\":%ld", secs);
 	line_str(s, "message", "Try again in a few minutes");
 	line_end(s);
@@ -298,7 +305,7 @@ static void answer_unavailable(struct server *s, struct pend *p)
  * what it asks cannot be written). */
 static void answer_db_unavailable(struct server *s, struct pend *p)
 {
-	line_start(s, p->rq.id, "unavailable");
+	line_start(s, &p->rq, "unavailable");
 	sb_adds(&s->line, ",\"retry_after_s\":60");
 	line_str(s, "message", "Try again in a few minutes");
 	line_end(s);
@@ -456,7 +463,7 @@ static int serve_scenario(struct server *s, struct pend *p,
 	}
 	char ts[24];
 	scen_iso8601(r->created_at, ts);
-	line_start(s, p->rq.id, "ok");
+	line_start(s, &p->rq, "ok");
 	line_str(s, "tier", scen_tier_name(tier));
 	line_str(s, "scenario_id", r->sid);
 	sb_adds(&s->line, ",\"similarity\":");
@@ -502,7 +509,7 @@ static void wait_for(struct server *s, struct pend *p, struct scen_job *j)
 	s->nwaiting++;
 	if (s->o->async && !p->told_generating) {
 		p->told_generating = 1;
-		line_start(s, p->rq.id, "generating");
+		line_start(s, &p->rq, "generating");
 		line_str(s, "job", j->jid);
 		line_end(s);
 		sb_add(&s->out, s->line.buf, s->line.len);
@@ -730,7 +737,7 @@ static void expire_deadlines(struct server *s)
 static void answer_job_state(struct server *s, struct pend *p,
 			     const char *jid, const char *state)
 {
-	line_start(s, p->rq.id, "generating");
+	line_start(s, &p->rq, "generating");
 	line_str(s, "job", jid);
 	line_str(s, "state", state);
 	line_end(s);
@@ -742,7 +749,7 @@ static void not_found(struct server *s, struct pend *p)
 	char msg[128];
 	snprintf(msg, sizeof msg, "no job '%.40s' for this session",
 		 p->rq.job);
-	answer_error(s, p->seq, p->rq.id, "not_found", msg);
+	answer_error(s, p, "not_found", msg);
 	finish_pend(s, p);
 }
 
@@ -780,7 +787,7 @@ static void status_stored(struct server *s, struct pend *p)
 	if (!strcmp(r.state, "done") && r.scenario) {
 		struct scen_request rq;
 		if (scen_job_row_request(s->cfg, &r, &rq) < 0) {
-			answer_error(s, p->seq, p->rq.id, "not_found",
+			answer_error(s, p, "not_found",
 				     "the job's template has changed since");
 			scen_job_row_release(&r);
 			finish_pend(s, p);
@@ -804,7 +811,7 @@ static void status_stored(struct server *s, struct pend *p)
 		else if (rc == 1)
 			answer_db_unavailable(s, p);
 	} else if (!strcmp(r.state, "failed")) {
-		line_start(s, p->rq.id, "unavailable");
+		line_start(s, &p->rq, "unavailable");
 		sb_adds(&s->line, ",\"retry_after_s\":60");
 		line_str(s, "job", r.jid);
 		line_str(s, "message", "Try again in a few minutes");
@@ -812,7 +819,7 @@ static void status_stored(struct server *s, struct pend *p)
 		emit_final(s, p->seq, &s->line);
 		finish_pend(s, p);
 	} else if (!strcmp(r.state, "cancelled")) {
-		answer_error(s, p->seq, p->rq.id, "cancelled",
+		answer_error(s, p, "cancelled",
 			     "the job was cancelled");
 		finish_pend(s, p);
 	} else {
@@ -870,7 +877,7 @@ static void op_cancel(struct server *s, struct pend *p)
 				continue;
 			}
 			unwait(s, w);
-			answer_error(s, w->seq, w->rq.id, "cancelled",
+			answer_error(s, w, "cancelled",
 				     "the job was cancelled by its session");
 			finish_pend(s, w);
 		}
@@ -908,7 +915,7 @@ static void op_cancel(struct server *s, struct pend *p)
 			scen_db_job_update(s->db, rowid, "cancelled", s->now,
 					   NULL, 0, "cancelled", 0);
 	}
-	line_start(s, p->rq.id, "ok");
+	line_start(s, &p->rq, "ok");
 	line_str(s, "job", p->rq.job);
 	line_str(s, "state", state);
 	line_end(s);
@@ -944,7 +951,7 @@ static void take_line(struct server *s, const char *line, size_t len)
 		p->kind = PEND_BAD;
 		p->err_code = err.code;
 		p->err_msg = xstrdup(err.message);
-		answer_error(s, p->seq, p->rq.id, err.code, err.message);
+		answer_error(s, p, err.code, err.message);
 		finish_pend(s, p);
 		return;
 	}
@@ -985,8 +992,8 @@ static void too_long(struct server *s)
 	p->err_code = "line_too_long";
 	p->err_msg = xasprintf("line %ld is longer than %d bytes", s->lineno,
 			       SCEN_MAX_LINE);
-	p->rq.id = xasprintf("%ld", s->lineno);
-	answer_error(s, p->seq, p->rq.id, p->err_code, p->err_msg);
+	p->rq.lineno = s->lineno;	/* no id: its line number says which */
+	answer_error(s, p, p->err_code, p->err_msg);
 	finish_pend(s, p);
 }
 
@@ -1133,7 +1140,7 @@ static void redo_all(struct server *s)
 		p->next_waiter = p->next = p->next_done = NULL;
 		switch (p->kind) {
 		case PEND_BAD:
-			answer_error(s, p->seq, p->rq.id, p->err_code,
+			answer_error(s, p, p->err_code,
 				     p->err_msg);
 			finish_pend(s, p);
 			break;
