@@ -1123,28 +1123,22 @@ static const struct scen_template *template_of(const struct scen_config *cfg,
 	return NULL;
 }
 
+/*
+ * Servings first, then scenarios: a new scenario's serves column already
+ * counts every serving committed with it, so the servings read here are
+ * applied only to the scenarios the index held before (scen_index_served
+ * ignores the others). Taken the other way round, a scenario stored and
+ * served by another process since the last call was counted twice, and
+ * could look spent to this one.
+ */
 int scen_db_catch_up(struct scen_db *db, const struct scen_config *cfg,
 		     struct scen_index *ix)
 {
-	sqlite3_stmt *st = db_stmt(db, ST_NEW_SCN);
-	if (!st)
-		return -1;
-	sqlite3_bind_int64(st, 1, db->seen_scn);
-	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		db->seen_scn = sqlite3_column_int64(st, 0);
-		const struct scen_template *t =
-			template_of(cfg, (const char *)sqlite3_column_text(st, 7));
-		if (t)
-			add_row(st, t, ix);
-	}
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
-		return db_fail(db, "reading new scenarios");
-	st = db_stmt(db, ST_NEW_SERVINGS);
+	sqlite3_stmt *st = db_stmt(db, ST_NEW_SERVINGS);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, db->seen_serving);
+	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
 		db->seen_serving = sqlite3_column_int64(st, 0);
 		int64_t scn = sqlite3_column_int64(st, 2);
@@ -1157,6 +1151,20 @@ int scen_db_catch_up(struct scen_db *db, const struct scen_config *cfg,
 	sqlite3_reset(st);
 	if (r != SQLITE_DONE)
 		return db_fail(db, "reading new servings");
+	st = db_stmt(db, ST_NEW_SCN);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, db->seen_scn);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		db->seen_scn = sqlite3_column_int64(st, 0);
+		const struct scen_template *t =
+			template_of(cfg, (const char *)sqlite3_column_text(st, 7));
+		if (t)
+			add_row(st, t, ix);
+	}
+	sqlite3_reset(st);
+	if (r != SQLITE_DONE)
+		return db_fail(db, "reading new scenarios");
 	return 0;
 }
 

@@ -465,17 +465,14 @@ static int check_get(const struct scen_config *cfg, const struct line *l,
 	return 0;
 }
 
-static int check_line(const struct scen_config *cfg, const struct line *l,
-		      int flags, struct scen_request *rq,
-		      struct scen_req_error *err)
+static int check_fields(const struct scen_config *cfg, const struct line *l,
+			int flags, struct scen_request *rq,
+			struct scen_req_error *err)
 {
 	rq->id = l->id.t != V_NONE ? id_string(&l->id) : NULL;
-	if (!rq->id) {
-		rq->id = xasprintf("%ld", rq->lineno);
-		if (l->id.t != V_NONE)
-			return fail(err, "invalid_request",
-				    "'id' must be a string or an integer");
-	}
+	if (!rq->id && l->id.t != V_NONE)
+		return fail(err, "invalid_request",
+			    "'id' must be a string or an integer");
 	if (l->unknown) {
 		char hint[96];
 		suggest(hint, sizeof hint, l->unknown,
@@ -520,6 +517,18 @@ static int check_line(const struct scen_config *cfg, const struct line *l,
 	return check_get(cfg, l, rq, err);
 }
 
+/* A request without an id is known by its line number; a bad line whose
+ * id could not be read keeps none (it is answered with id null). */
+static int check_line(const struct scen_config *cfg, const struct line *l,
+		      int flags, struct scen_request *rq,
+		      struct scen_req_error *err)
+{
+	int rc = check_fields(cfg, l, flags, rq, err);
+	if (!rc && !rq->id)
+		rq->id = xasprintf("%ld", rq->lineno);
+	return rc;
+}
+
 int scen_request_parse(const struct scen_config *cfg, const char *line,
 		       size_t len, long lineno, int flags,
 		       struct scen_request *rq, struct scen_req_error *err)
@@ -545,14 +554,11 @@ int scen_request_parse(const struct scen_config *cfg, const char *line,
 	/* never JSON_ALLOW_NUL: a \u0000 is refused, so that no field (a C
 	 * string) is cut short or stored with a NUL */
 	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!o) {
-		rq->id = xasprintf("%ld", lineno);
+	if (!o)
 		return fail(err, "invalid_json", "column %d: %s",
 			    jerr.column, jerr.text);
-	}
 	int rc;
 	if (!json_is_object(o)) {
-		rq->id = xasprintf("%ld", lineno);
 		rc = fail(err, "invalid_json",
 			  "a request must be a JSON object");
 	} else {

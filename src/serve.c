@@ -50,7 +50,8 @@ struct pend {
 	double deadline;	/* virtual time; for the fresh tier */
 	size_t tier_pos;	/* in cfg->fallback */
 	int forced;		/* variety: a would-be hit sent to fresh */
-	int no_force;
+	int rewalk;		/* walking again, after the fresh tier: no
+				   more generation, no forcing */
 	int rounds;		/* jobs this request has waited for */
 	int told_generating;
 	int noted;		/* counted in the variety window */
@@ -164,12 +165,19 @@ static void reserve_slot(struct server *s, uint64_t seq)
 		s->slots[s->nslots++].line = NULL;
 }
 
-static void line_start(struct server *s, const char *id, const char *status)
+/* An answer to rq starts with its id; a bad line whose id could not be
+ * read is answered with id null and its line number, which no request's
+ * id can be mistaken for (scen-serve-stdin(1), STANDARDS). */
+static void line_start(struct server *s, const struct scen_request *rq,
+		       const char *status)
 {
 	struct strbuf *l = &s->line;
 	sb_reset(l);
 	sb_adds(l, "{\"id\":");
-	sb_add_json_str(l, id, strlen(id));
+	if (rq->id)
+		sb_add_json_str(l, rq->id, strlen(rq->id));
+	else
+		sb_addf(l, "null,\"line\":%ld", rq->lineno);
 	sb_adds(l, ",\"status\":\"");
 	sb_adds(l, status);
 	sb_addc(l, '"');
@@ -188,14 +196,14 @@ static void line_end(struct server *s)
 	sb_adds(&s->line, "}\n");
 }
 
-static void answer_error(struct server *s, uint64_t seq, const char *id,
+static void answer_error(struct server *s, const struct pend *p,
 			 const char *code, const char *msg)
 {
-	line_start(s, id, "error");
+	line_start(s, &p->rq, "error");
 	line_str(s, "error", code);
 	line_str(s, "message", msg);
 	line_end(s);
-	emit_final(s, seq, &s->line);
+	emit_final(s, p->seq, &s->line);
 	s->st->errors++;
 	char name[64];
 	snprintf(name, sizeof name, "error.%s", code);
@@ -278,7 +286,7 @@ static void answer_unavailable(struct server *s, struct pend *p)
 	long secs = isfinite(ra) && ra > s->now ? (long)ceil(ra - s->now) : 60;
 	if (secs < 1)
 		secs = 1;
-	line_start(s, p->rq.id, "unavailable");
+	line_start(s, &p->rq, "unavailable");
 	sb_addf(&s->line, ",\"retry_after_s\":%ld", secs);
 	line_str(s, "message", "Try again in a few minutes");
 	line_end(s);
@@ -297,7 +305,7 @@ static void answer_unavailable(struct server *s, struct pend *p)
  * what it asks cannot be written). */
 static void answer_db_unavailable(struct server *s, struct pend *p)
 {
-	line_start(s, p->rq.id, "unavailable");
+	line_start(s, &p->rq, "unavailable");
 	sb_adds(&s->line, ",\"retry_after_s\":60");
 	line_str(s, "message", "Try again in a few minutes");
 	line_end(s);
@@ -455,7 +463,7 @@ static int serve_scenario(struct server *s, struct pend *p,
 	}
 	char ts[24];
 	scen_iso8601(r->created_at, ts);
-	line_start(s, p->rq.id, "ok");
+	line_start(s, &p->rq, "ok");
 	line_str(s, "tier", scen_tier_name(tier));
 	line_str(s, "scenario_id", r->sid);
 	sb_adds(&s->line, ",\"similarity\":");
@@ -501,7 +509,7 @@ static void wait_for(struct server *s, struct pend *p, struct scen_job *j)
 	s->nwaiting++;
 	if (s->o->async && !p->told_generating) {
 		p->told_generating = 1;
-		line_start(s, p->rq.id, "generating");
+		line_start(s, &p->rq, "generating");
 		line_str(s, "job", j->jid);
 		line_end(s);
 		sb_add(&s->out, s->line.buf, s->line.len);
@@ -539,17 +547,39 @@ static size_t fresh_pos(const struct server *s, size_t from)
 	return (size_t)-1;
 }
 
-/* Moves p past a tier that gave nothing. A request that variety sent to
- * generation instead of a hit goes back for that hit. */
-static void skip_tier(struct pend *p)
+/*
+ * Moves p past a tier that gave nothing. A request leaving the fresh tier
+ * without a scenario of its own, after variety sent it there instead of a
+ * hit or after it waited for a generation, walks the tiers again from the
+ * first, the fresh one left out: the hit it was sent away from, or what
+ * was stored while it waited (by this process or, caught up at the start
+ * of this turn, by another), is served before anything worse, and before
+ * it is answered unavailable.
+ */
+static void skip_tier(struct server *s, struct pend *p)
 {
-	if (p->forced && !p->no_force) {
+	if (s->tiers[p->tier_pos] == SCEN_TIER_FRESH && !p->rewalk &&
+	    (p->forced || p->rounds)) {
 		p->forced = 0;
-		p->no_force = 1;
+		p->rewalk = 1;
 		p->tier_pos = 0;
 	} else {
 		p->tier_pos++;
 	}
+}
+
+/* The tier an answer is labelled with (and recorded under): what it is,
+ * whatever tier found it. A relaxed pick as similar as the strict
+ * threshold asks is a cache hit, or a pool one when it is an unserved
+ * pool entry: relaxed is for answers below it (scen(7), TIERS). */
+static enum scen_tier tier_of(const struct scen_config *cfg,
+			      enum scen_tier walked,
+			      const struct scen_pick *pk)
+{
+	if (walked != SCEN_TIER_RELAXED ||
+	    pk->similarity + 1e-12 < cfg->cache.strict)
+		return walked;
+	return pk->pool ? SCEN_TIER_POOL : SCEN_TIER_CACHE;
 }
 
 /* Walks p through the tiers from p->tier_pos until it is answered or
@@ -559,6 +589,8 @@ static void advance(struct server *s, struct pend *p)
 	const struct scen_config *cfg = s->cfg;
 	while (p->tier_pos < s->ntiers && !s->failed) {
 		enum scen_tier tier = s->tiers[p->tier_pos];
+		if (tier == SCEN_TIER_FRESH && p->rewalk)
+			goto next;
 		if (tier == SCEN_TIER_FRESH && s->degraded) {
 			/* no call can be recorded in the quota ledger */
 			scen_db_count(s->db, "fresh.db_trouble", 1);
@@ -576,7 +608,7 @@ static void advance(struct server *s, struct pend *p)
 			}
 			struct scen_job *j = s->o->gen || p->rounds
 				? NULL : scen_engine_inflight(s->e, p->rq.key);
-			if (j && !p->no_force && variety_force(s)) {
+			if (j && variety_force(s)) {
 				/* sharing the call would be a hit: variety
 				 * asks for a new variant instead */
 				p->forced = 1;
@@ -598,15 +630,15 @@ static void advance(struct server *s, struct pend *p)
 			goto next;
 		if (pick(s, p, tier, ss, &pk)) {
 			size_t f = fresh_pos(s, p->tier_pos + 1);
-			if (tier == SCEN_TIER_CACHE && !p->no_force &&
+			if (tier == SCEN_TIER_CACHE && !p->rewalk &&
 			    f != (size_t)-1 && variety_force(s)) {
 				p->forced = 1;
 				p->tier_pos = f;
 				scen_db_count(s->db, "variety.forced", 1);
 				continue;
 			}
-			int r = serve_scenario(s, p, tier, pk.rowid,
-					       pk.similarity, 1);
+			int r = serve_scenario(s, p, tier_of(cfg, tier, &pk),
+					       pk.rowid, pk.similarity, 1);
 			if (r == 1)
 				continue;	/* set aside: another one */
 			if (r < 0)
@@ -614,7 +646,7 @@ static void advance(struct server *s, struct pend *p)
 			return;
 		}
 next:
-		skip_tier(p);
+		skip_tier(s, p);
 	}
 	if (s->failed) {
 		park(s, p);	/* the transaction is abandoned */
@@ -625,7 +657,7 @@ next:
 
 static void next_tier(struct server *s, struct pend *p)
 {
-	skip_tier(p);
+	skip_tier(s, p);
 	advance(s, p);
 }
 
@@ -705,7 +737,7 @@ static void expire_deadlines(struct server *s)
 static void answer_job_state(struct server *s, struct pend *p,
 			     const char *jid, const char *state)
 {
-	line_start(s, p->rq.id, "generating");
+	line_start(s, &p->rq, "generating");
 	line_str(s, "job", jid);
 	line_str(s, "state", state);
 	line_end(s);
@@ -717,7 +749,7 @@ static void not_found(struct server *s, struct pend *p)
 	char msg[128];
 	snprintf(msg, sizeof msg, "no job '%.40s' for this session",
 		 p->rq.job);
-	answer_error(s, p->seq, p->rq.id, "not_found", msg);
+	answer_error(s, p, "not_found", msg);
 	finish_pend(s, p);
 }
 
@@ -755,7 +787,7 @@ static void status_stored(struct server *s, struct pend *p)
 	if (!strcmp(r.state, "done") && r.scenario) {
 		struct scen_request rq;
 		if (scen_job_row_request(s->cfg, &r, &rq) < 0) {
-			answer_error(s, p->seq, p->rq.id, "not_found",
+			answer_error(s, p, "not_found",
 				     "the job's template has changed since");
 			scen_job_row_release(&r);
 			finish_pend(s, p);
@@ -779,7 +811,7 @@ static void status_stored(struct server *s, struct pend *p)
 		else if (rc == 1)
 			answer_db_unavailable(s, p);
 	} else if (!strcmp(r.state, "failed")) {
-		line_start(s, p->rq.id, "unavailable");
+		line_start(s, &p->rq, "unavailable");
 		sb_adds(&s->line, ",\"retry_after_s\":60");
 		line_str(s, "job", r.jid);
 		line_str(s, "message", "Try again in a few minutes");
@@ -787,7 +819,7 @@ static void status_stored(struct server *s, struct pend *p)
 		emit_final(s, p->seq, &s->line);
 		finish_pend(s, p);
 	} else if (!strcmp(r.state, "cancelled")) {
-		answer_error(s, p->seq, p->rq.id, "cancelled",
+		answer_error(s, p, "cancelled",
 			     "the job was cancelled");
 		finish_pend(s, p);
 	} else {
@@ -845,7 +877,7 @@ static void op_cancel(struct server *s, struct pend *p)
 				continue;
 			}
 			unwait(s, w);
-			answer_error(s, w->seq, w->rq.id, "cancelled",
+			answer_error(s, w, "cancelled",
 				     "the job was cancelled by its session");
 			finish_pend(s, w);
 		}
@@ -883,7 +915,7 @@ static void op_cancel(struct server *s, struct pend *p)
 			scen_db_job_update(s->db, rowid, "cancelled", s->now,
 					   NULL, 0, "cancelled", 0);
 	}
-	line_start(s, p->rq.id, "ok");
+	line_start(s, &p->rq, "ok");
 	line_str(s, "job", p->rq.job);
 	line_str(s, "state", state);
 	line_end(s);
@@ -919,7 +951,7 @@ static void take_line(struct server *s, const char *line, size_t len)
 		p->kind = PEND_BAD;
 		p->err_code = err.code;
 		p->err_msg = xstrdup(err.message);
-		answer_error(s, p->seq, p->rq.id, err.code, err.message);
+		answer_error(s, p, err.code, err.message);
 		finish_pend(s, p);
 		return;
 	}
@@ -960,8 +992,8 @@ static void too_long(struct server *s)
 	p->err_code = "line_too_long";
 	p->err_msg = xasprintf("line %ld is longer than %d bytes", s->lineno,
 			       SCEN_MAX_LINE);
-	p->rq.id = xasprintf("%ld", s->lineno);
-	answer_error(s, p->seq, p->rq.id, p->err_code, p->err_msg);
+	p->rq.lineno = s->lineno;	/* no id: its line number says which */
+	answer_error(s, p, p->err_code, p->err_msg);
 	finish_pend(s, p);
 }
 
@@ -1102,13 +1134,13 @@ static void redo_all(struct server *s)
 			p->has_asked = 0;
 		}
 		p->tier_pos = 0;
-		p->forced = p->no_force = p->rounds = p->noted = 0;
+		p->forced = p->rewalk = p->rounds = p->noted = 0;
 		p->deadline = p->retry_at = 0;
 		p->job = NULL;
 		p->next_waiter = p->next = p->next_done = NULL;
 		switch (p->kind) {
 		case PEND_BAD:
-			answer_error(s, p->seq, p->rq.id, p->err_code,
+			answer_error(s, p, p->err_code,
 				     p->err_msg);
 			finish_pend(s, p);
 			break;

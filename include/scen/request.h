@@ -16,7 +16,8 @@
 enum scen_op { SCEN_OP_GET, SCEN_OP_STATUS, SCEN_OP_CANCEL };
 
 struct scen_request {
-	char *id;		/* echoed; the line number when absent */
+	char *id;		/* echoed; the line number when absent
+				   (NULL on a bad line without one) */
 	char *session;		/* NULL when absent */
 	enum scen_op op;
 	char *job;		/* status/cancel */
@@ -43,8 +44,9 @@ enum {
 
 /*
  * Parses line (len bytes, no newline; may hold NUL bytes) into rq. On
- * success returns 0; on a bad line returns -1 with err filled and rq->id
- * set (to the request's id when it could be read, else the line number).
+ * success returns 0, rq->id set to the request's id or else the line
+ * number; on a bad line returns -1 with err filled and rq->id the
+ * request's id when it could be read, else NULL.
  */
 int scen_request_parse(const struct scen_config *cfg, const char *line,
 		       size_t len, long lineno, int flags,

@@ -60,7 +60,10 @@ check "every answer is valid UTF-8 JSON" python3 -c '
 import json, sys
 for line in open("out", "rb"):
     json.loads(line.decode("utf-8"))'
-is "no id answered twice" "$(j 'r["id"]' out | sort | uniq -d | wc -l)" 0
+is "no id answered twice" "$(j 'r["id"]' out | grep -v '^None$' | sort | uniq -d | wc -l)" 0
+is "an id that could not be read: null, with its line number" \
+	"$(j 'r["id"] is None and isinstance(r.get("line"), int)' out | grep -c True)" \
+	"$(j 'r["id"] is None' out | grep -c True)"
 is "the 2 MB line: line_too_long" "$(j 'r["error"]' out | grep -c line_too_long)" 1
 is "codes are the stable words" "$(j 'r["error"]' out | sort -u | tr '\n' ' ')" \
 	"bad_level bad_position invalid_json invalid_request line_too_long missing_field unknown_experiment unknown_factor unknown_template "

@@ -79,5 +79,5 @@ is "the poll after done recorded no second serving" \
 fake_ctl '{"mode":"ok","delay_ms":300}'
 { req o1 u1 male younger cold 1; req o2 u2 female older warm 3; req o3 u3 male older cold 2
   echo garbage; req o5 u5 female older warm 3; } | scen-serve-stdin --ordered >out 2>err
-is "--ordered keeps input order" "$(j 'r["id"]' out | tr '\n' ' ')" "o1 o2 o3 4 o5 "
+is "--ordered keeps input order" "$(j 'r["id"] or "line %d" % r["line"]' out | tr '\n' ' ')" "o1 o2 o3 line 4 o5 "
 done_testing

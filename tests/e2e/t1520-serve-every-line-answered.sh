@@ -35,7 +35,7 @@ is "exit 0" "$?" 0
 lines=$(wc -l <in)
 is "one answer per line" "$(wc -l <out)" "$lines"
 is "only final statuses" "$(j 'r["status"]' out | sort -u | tr '\n' ' ')" "error ok unavailable "
-is "every id answered once" "$(j 'r["id"]' out | sort | uniq -d | wc -l)" 0
+is "every id answered once" "$(j 'r["id"] if r["id"] is not None else "line %d" % r["line"]' out | sort | uniq -d | wc -l)" 0
 check "each ok is a stored scenario" test "$(j 'r.get("scenario_id", "")' out | grep -c sc-)" -eq "$(sql 'select count(*) from servings')"
 is "nothing invalid stored" "$(sql "select count(*) from scenarios where length(text) < 200 or text like '%cannot%'")" 0
 

@@ -133,8 +133,7 @@ static void check_err(const struct scen_request *rq,
 {
 	size_t i, n = sizeof codes / sizeof codes[0];
 
-	if (!rq->id)
-		die("error without an id");
+	/* rq->id is NULL when the line's id could not be read */
 	if (!err->code)
 		die("error without a code");
 	for (i = 0; i < n; i++)
