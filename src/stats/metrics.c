@@ -436,9 +436,13 @@ const struct stats_metric stats_metrics[] = {
 	 "(not unavailable).", "gauge", U_RATIO, .read = r_completed,
 	 .at = {30, 50, 40, 30}, .label = "completed (of answerable)",
 	 .indent = 2, .json = "completed_rate", .html = "completed"},
-	{"scen_hit_rate", "Share of answers not freshly generated (cache, "
-	 "pool, relaxed).", "gauge", U_RATIO, .read = r_hit_rate,
-	 .at = {40, 60, 30, 40}, .label = "hit rate", .indent = 2,
+	/* the name before Prometheus's unit suffix, for one release */
+	{"scen_hit_rate", "Deprecated: scen_hit_rate_ratio under its former "
+	 "name, gone in the next release.", "gauge", U_RATIO,
+	 .read = r_hit_rate, .at = {0, 0, 30}},
+	{"scen_hit_rate_ratio", "Share of answers not freshly generated "
+	 "(cache, pool, relaxed).", "gauge", U_RATIO, .read = r_hit_rate,
+	 .at = {40, 60, 35, 40}, .label = "hit rate", .indent = 2,
 	 .json = "hit_rate", .html = "hit rate"},
 	{"scen_answers", "Answered requests in the window, by tier.", "gauge",
 	 .labels = &tiers_l, .counter = "tier.", .at = {50, 70, 20, 100},

@@ -49,6 +49,16 @@ done
 is "--check: CRITICAL, exit 2" "$(head -c 13 check.txt) $(tail -1 check.txt)" \
 	"SCEN CRITICAL exit 2"
 
+# the hit rate under Prometheus's name (scen_hit_rate_ratio), and for one
+# release under its former one too, the same figures, marked deprecated
+series() { grep "^$1{" stats.prom | sed 's/^[a-z_]*//'; }
+check "scen_hit_rate_ratio: a series per window" \
+	test "$(series scen_hit_rate_ratio | wc -l)" -eq 3
+is "scen_hit_rate: the same series as scen_hit_rate_ratio" \
+	"$(series scen_hit_rate)" "$(series scen_hit_rate_ratio)"
+is "scen_hit_rate: HELP says it is deprecated" \
+	"$(grep -c '^# HELP scen_hit_rate Deprecated: scen_hit_rate_ratio' stats.prom)" 1
+
 # the same again: nothing in the outputs depends on the run
 mkdir again && cd again || exit 1
 cp "$G/scen.yaml" scen.yaml
