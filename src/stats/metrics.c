@@ -571,14 +571,14 @@ const size_t stats_nmetrics = NL(stats_metrics);
 
 /* ---- looking the table up ------------------------------------------------ */
 
-static enum stats_fmt sort_fmt;
-
-static int cmp_at(const void *a, const void *b)
+/* by the place in format *f, then by the table's order */
+static int cmp_at(const void *a, const void *b, void *f)
 {
 	const struct stats_metric *x = *(const struct stats_metric *const *)a;
 	const struct stats_metric *y = *(const struct stats_metric *const *)b;
-	if (x->at[sort_fmt] != y->at[sort_fmt])
-		return x->at[sort_fmt] < y->at[sort_fmt] ? -1 : 1;
+	int k = *(const enum stats_fmt *)f;
+	if (x->at[k] != y->at[k])
+		return x->at[k] < y->at[k] ? -1 : 1;
 	return x < y ? -1 : x > y;
 }
 
@@ -592,8 +592,7 @@ const struct stats_metric **stats_metrics_in(enum stats_fmt f,
 		if (stats_metrics[i].at[f] &&
 		    (scope == SC_ANY || stats_metrics[i].scope == scope))
 			v[(*n)++] = &stats_metrics[i];
-	sort_fmt = f;
-	qsort(v, *n, sizeof *v, cmp_at);
+	qsort_r(v, *n, sizeof *v, cmp_at, &f);
 	return v;
 }
 
