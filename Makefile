@@ -25,7 +25,8 @@ SCEN_CFLAGS = -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 B ?= build
 
-SRC = $(sort $(wildcard src/*.c))
+# src/stats/: scen-cache-stats's module, a file per format
+SRC = $(sort $(wildcard src/*.c src/stats/*.c))
 OBJ = $(SRC:src/%.c=$(B)/obj/%.o)
 BINS = $(COMMANDS:%=$(B)/bin/%)
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
@@ -38,7 +39,7 @@ BENCH_BINS = $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
 all: $(BINS)
 
-$(B)/obj/%.o: src/%.c $(wildcard include/scen/*.h)
+$(B)/obj/%.o: src/%.c $(wildcard include/scen/*.h src/*/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(SCEN_CFLAGS) $(CFLAGS) -c -o $@ $<
 

@@ -1,7 +1,8 @@
 /* stats.h — scen-cache-stats: the figures of the last hour, day and week
- * (SPEC §6), the alerts of `alerts:` and the advice of the scaling
- * triggers, written as a table, JSON, Prometheus text, a monitoring check
- * or a self-contained HTML page; and --verify. */
+ * (scen-cache-stats(1)), the alerts of `alerts:` and the advice of the
+ * scaling triggers, written as a table, JSON, Prometheus text, a
+ * monitoring check or a self-contained HTML page; and --verify. The
+ * module is src/stats/ (its inside: src/stats/stats_int.h). */
 #ifndef SCEN_STATS_H
 #define SCEN_STATS_H
 
