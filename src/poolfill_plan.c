@@ -147,7 +147,8 @@ long scen_pool_short(const struct fill *f, const struct combo *c)
 	return n > 0 ? n : 0;
 }
 
-long scen_pool_need(const struct fill *f, const struct combo *c)
+/* Entries c still needs from this run: none once given up. */
+static long need(const struct fill *f, const struct combo *c)
 {
 	return c->given_up ? 0 : scen_pool_short(f, c);
 }
@@ -256,7 +257,7 @@ int scen_pool_plan_pool(struct fill *f, double now)
 			ts->live += c->live;
 			ts->retired += c->retired;
 			ts->pending += c->pending;
-			ts->needed += scen_pool_need(f, c);
+			ts->needed += need(f, c);
 		}
 		f->needed += ts->needed;
 	}
@@ -295,7 +296,7 @@ void scen_pool_plan_order(struct fill *f)
 size_t scen_pool_next(struct fill *f)
 {
 	while (f->hint < f->ncombos &&
-	       !scen_pool_need(f, &f->combos[f->order[f->hint]]))
+	       !need(f, &f->combos[f->order[f->hint]]))
 		f->hint++;
 	return f->hint;
 }
@@ -313,7 +314,7 @@ void scen_pool_plan_print(struct fill *f)
 	FILE *out = f->o->out;
 	long short_combos = 0;
 	for (size_t i = 0; i < f->ncombos; i++)
-		short_combos += scen_pool_need(f, &f->combos[i]) > 0;
+		short_combos += need(f, &f->combos[i]) > 0;
 	fprintf(out, "plan: %ld variant%s per combination, entries older "
 		"than %g days retired\n", f->target,
 		f->target == 1 ? "" : "s", f->cfg->pool.max_age_days);
@@ -341,7 +342,7 @@ void scen_pool_plan_print_order(struct fill *f)
 	sb_init(&sb);
 	for (size_t r = 0; r < f->ncombos; r++) {
 		const struct combo *c = &f->combos[f->order[r]];
-		long n = scen_pool_need(f, c);
+		long n = need(f, c);
 		if (!n)
 			continue;
 		sb_reset(&sb);

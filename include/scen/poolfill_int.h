@@ -139,8 +139,6 @@ void scen_pool_plan_print_order(struct fill *f);
 
 /* Entries c lacks of the target, counting this run's and open jobs. */
 long scen_pool_short(const struct fill *f, const struct combo *c);
-/* The same, 0 once the run has given c up. */
-long scen_pool_need(const struct fill *f, const struct combo *c);
 /* The combination of an exact key, or NULL when not in the design. */
 struct combo *scen_pool_combo(struct fill *f, const uint8_t *key);
 /* The request that makes one entry of c. */
