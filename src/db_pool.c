@@ -89,6 +89,18 @@ static int finish(struct scen_db_pool *p, sqlite3_stmt *st, int r)
 	return rc;
 }
 
+/* Column 0 as an exact key, or NULL when it is not one (16 bytes). */
+static const uint8_t *key_of(sqlite3_stmt *st)
+{
+	const uint8_t *key = sqlite3_column_blob(st, 0);
+	return sqlite3_column_bytes(st, 0) == 16 ? key : NULL;
+}
+
+static long column_long(sqlite3_stmt *st, int i)
+{
+	return (long)sqlite3_column_int64(st, i);
+}
+
 int scen_db_pool_entries(struct scen_db_pool *p, const char *version,
 			 double min_created, scen_pool_entries_fn *fn,
 			 void *ctx)
@@ -100,11 +112,9 @@ int scen_db_pool_entries(struct scen_db_pool *p, const char *version,
 	sqlite3_bind_double(st, 2, min_created);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_bytes(st, 0) != 16)
-			continue;
-		fn(ctx, sqlite3_column_blob(st, 0),
-		   (long)sqlite3_column_int64(st, 1),
-		   (long)sqlite3_column_int64(st, 2));
+		const uint8_t *key = key_of(st);
+		if (key)
+			fn(ctx, key, column_long(st, 1), column_long(st, 2));
 	}
 	return finish(p, st, r);
 }
@@ -118,10 +128,9 @@ int scen_db_pool_open_jobs(struct scen_db_pool *p, const char *version,
 	sqlite3_bind_text(st, 1, version, -1, SQLITE_STATIC);
 	int r;
 	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_bytes(st, 0) != 16)
-			continue;
-		fn(ctx, sqlite3_column_blob(st, 0),
-		   (long)sqlite3_column_int64(st, 1));
+		const uint8_t *key = key_of(st);
+		if (key)
+			fn(ctx, key, column_long(st, 1));
 	}
 	return finish(p, st, r);
 }
@@ -155,8 +164,7 @@ int scen_db_pool_demand(struct scen_db_pool *p, const char *experiment,
 		if (!f)
 			continue;
 		fn(ctx, f, sqlite3_column_type(st, 1) != SQLITE_NULL,
-		   (long)sqlite3_column_int64(st, 1),
-		   (long)sqlite3_column_int64(st, 2));
+		   column_long(st, 1), column_long(st, 2));
 	}
 	return finish(p, st, r);
 }

@@ -234,7 +234,6 @@ void scen_completion_body(struct strbuf *sb, const struct scen_config *cfg,
 
 struct scen_http {
 	CURLM *multi;
-	int inflight;
 };
 
 static int curl_ready;
@@ -329,7 +328,6 @@ struct scen_call *scen_http_start(struct scen_http *h, const char *url,
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	c->started = scen_mono();
 	curl_multi_add_handle(h->multi, e);
-	h->inflight++;
 	return c;
 }
 
@@ -365,13 +363,7 @@ struct scen_call *scen_http_done(struct scen_http *h)
 			 curl_easy_strerror(m->data.result));
 	c->elapsed_ms = (scen_mono() - c->started) * 1000;
 	curl_multi_remove_handle(h->multi, m->easy_handle);
-	h->inflight--;
 	return c;
-}
-
-int scen_http_inflight(const struct scen_http *h)
-{
-	return h->inflight;
 }
 
 void scen_call_free(struct scen_call *c)

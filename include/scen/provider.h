@@ -75,7 +75,6 @@ int scen_http_wait(struct scen_http *h, int fd, int timeout_ms,
 /* Progresses transfers; returns one finished call or NULL. The caller
  * frees it with scen_call_free. */
 struct scen_call *scen_http_done(struct scen_http *h);
-int scen_http_inflight(const struct scen_http *h);
 void scen_call_free(struct scen_call *c);
 
 #endif
