@@ -352,7 +352,8 @@ static void test_version(void **state)
 	struct vopts o;
 	char *v0 = version_of(base), *v;
 
-	assert_string_equal(v0, "7a23d0ac145c439c8767a217f17ba95f");	/* pinned */
+	/* pinned, like the version in test_spec_example */
+	assert_string_equal(v0, "7a23d0ac145c439c8767a217f17ba95f");
 
 #define DIFFERS(field, value) do { \
 	o = base; \
