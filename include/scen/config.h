@@ -1,5 +1,7 @@
 /* config.h — scen.yaml (scen.yaml(5)): loading, validation, and the
- * declared experiments, templates and factors. */
+ * declared experiments, templates and factors. Loading and lookups are in
+ * src/config.c, templates and rendering in src/template.c, and both read
+ * the YAML through src/config_yaml.c (internal: config_int.h). */
 #ifndef SCEN_CONFIG_H
 #define SCEN_CONFIG_H
 
@@ -100,7 +102,8 @@ struct scen_config {
 		int no_repeat_per_session;	/* default 1 */
 		double band_lo, band_hi;	/* default 0.60, 0.70 */
 	} cache;
-	enum scen_tier fallback[SCEN_TIER_COUNT];	/* default cache,fresh,pool,relaxed */
+	/* default cache, fresh, pool, relaxed */
+	enum scen_tier fallback[SCEN_TIER_COUNT];
 	size_t nfallback;
 	struct {
 		long variants;	/* default 3 */
@@ -138,6 +141,9 @@ struct scen_experiment *scen_config_experiment(const struct scen_config *cfg,
 					       const char *name);
 struct scen_template *scen_experiment_template(const struct scen_experiment *e,
 					       const char *name);
+
+/* ---- Templates (src/template.c) ---- */
+
 /* Index of the factor in t->factors, or -1. */
 int scen_template_factor(const struct scen_template *t, const char *name);
 /* Index of the level in f->levels, or -1. */

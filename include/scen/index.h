@@ -1,5 +1,5 @@
 /* index.h — the in-memory index of servable scenarios and the similarity
- * of SPEC §4: buckets by hard factors, cells by exact key, and per cell the
+ * of scen(7): buckets by hard factors, cells by exact key, and per cell the
  * scenarios grouped by how often they were served. */
 #ifndef SCEN_INDEX_H
 #define SCEN_INDEX_H
@@ -12,7 +12,7 @@
 #include "scen/request.h"
 
 /*
- * Similarity of two factor/position choices of template t (SPEC §4): 0 when
+ * Similarity of two factor/position choices of template t (scen(7)): 0 when
  * a hard factor (or a hard position) differs, else the weighted share of
  * equal soft factors plus the position closeness; 1 when nothing is soft.
  */

@@ -1,5 +1,5 @@
 /* quota.h — spending the free tier: accounts, the shared usage ledger,
- * round-robin rotation, cool-downs, and circuit breakers (SPEC §5). */
+ * round-robin rotation, cool-downs, and circuit breakers (scen(7), Quota). */
 #ifndef SCEN_QUOTA_H
 #define SCEN_QUOTA_H
 

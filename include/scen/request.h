@@ -1,5 +1,5 @@
-/* request.h — one JSONL request line (SPEC §2): parsing, checking against
- * the config, and its canonical keys. */
+/* request.h — one JSONL request line (scen-serve-stdin(1)): parsing,
+ * checking against the config, and its canonical keys. */
 #ifndef SCEN_REQUEST_H
 #define SCEN_REQUEST_H
 

@@ -1,6 +1,6 @@
 /* serve.h — the streaming filter behind scen-serve-stdin and scen-gen:
  * request lines in, one final answer per request out, each answer written
- * only after what it reports is committed (SPEC §2, §4). */
+ * only after what it reports is committed (scen-serve-stdin(1), scen(7)). */
 #ifndef SCEN_SERVE_H
 #define SCEN_SERVE_H
 

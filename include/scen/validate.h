@@ -1,5 +1,5 @@
 /* validate.h — the research-integrity check of one generated text
- * (SPEC §4): never store as servable what fails it. */
+ * (scen(7), Research integrity): never store as servable what fails it. */
 #ifndef SCEN_VALIDATE_H
 #define SCEN_VALIDATE_H
 
