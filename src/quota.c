@@ -483,6 +483,63 @@ static int day_spent_message(const char *msg)
 		       strstr(msg, "(TPD)"));
 }
 
+/* What the provider's headers and 429 message say of the account's
+ * limits and what remains of them. */
+static void learn_limits(struct scen_acct_state *a, enum scen_outcome o,
+			 const struct scen_call *c, const char *error_message,
+			 double now)
+{
+	const struct scen_ratelimit *rl = c ? &c->rl : NULL;
+	if (rl && rl->limit_req > 0 && rl->has_req)
+		a->lim_rpd = rl->limit_req;
+	if (rl && rl->limit_tok > 0 && rl->has_tok)
+		a->lim_tpm = rl->limit_tok;
+	if (o == SCEN_OUT_429 && stated_limit(error_message, "RPM"))
+		a->lim_rpm = stated_limit(error_message, "RPM");
+	if (rl && rl->has_req) {
+		a->has_day = 1;
+		a->day_remaining = rl->remaining_req;
+		a->day_seen_at = now;
+		a->day_reset_at = now + fmax(rl->reset_req_s, 0.5);
+	}
+	if (rl && rl->has_tok) {
+		a->has_tok = 1;
+		a->tok_remaining = rl->remaining_tok;
+		a->tok_seen_at = now;
+		a->tok_reset_at = now + fmax(rl->reset_tok_s, 0.5);
+	}
+}
+
+/* A 429: the account cools down for the advised time, or is set aside
+ * when its day is spent or the wait is past a request's deadline. */
+static void rate_limited(struct scen_quota *q, int acct,
+			 struct scen_acct_state *a, const struct scen_call *c,
+			 const char *error_message, double now)
+{
+	const struct scen_config *cfg = q->cfg;
+	const struct scen_account *ac = &cfg->provider.accounts[acct];
+	const struct scen_ratelimit *rl = c ? &c->rl : NULL;
+	double wait = rl && rl->has_retry ? rl->retry_after_s : -1;
+	double said = scen_parse_try_again(error_message);
+	if (said > wait)
+		wait = said;
+	int hinted = wait >= 0;
+	if (!hinted)
+		wait = 10;	/* no hint: a short cool-down */
+	if (day_spent_message(error_message) ||
+	    (hinted && wait > cfg->provider.deadline_s)) {
+		a->set_aside_until = now + wait;
+		scen_db_event(q->db, "set_aside", ac->name,
+			      error_message);
+		scen_db_count(q->db, "account.set_aside", 1);
+		scen_info("account %s set aside for %.0f s (%s)",
+			  ac->name, wait, "its budget is spent");
+	} else {
+		a->cooldown_until = now + wait;
+	}
+	q->avail_at[acct] = now + wait;
+}
+
 void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
 		       enum scen_outcome o, const struct scen_call *c,
 		       const char *error_message, long tokens, double now)
@@ -515,27 +572,7 @@ void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
 		 scen_outcome_name(o));
 	scen_db_count(q->db, name, 1);
 
-	const struct scen_ratelimit *rl = c ? &c->rl : NULL;
-	if (rl && rl->limit_req > 0 && rl->has_req)
-		a.lim_rpd = rl->limit_req;
-	if (rl && rl->limit_tok > 0 && rl->has_tok)
-		a.lim_tpm = rl->limit_tok;
-	if (o == SCEN_OUT_429 && stated_limit(error_message, "RPM"))
-		a.lim_rpm = stated_limit(error_message, "RPM");
-	if (rl && rl->has_req) {
-		a.has_day = 1;
-		a.day_remaining = rl->remaining_req;
-		a.day_seen_at = now;
-		a.day_reset_at = now + (rl->reset_req_s > 0.5 ? rl->reset_req_s
-							       : 0.5);
-	}
-	if (rl && rl->has_tok) {
-		a.has_tok = 1;
-		a.tok_remaining = rl->remaining_tok;
-		a.tok_seen_at = now;
-		a.tok_reset_at = now + (rl->reset_tok_s > 0.5 ? rl->reset_tok_s
-							       : 0.5);
-	}
+	learn_limits(&a, o, c, error_message, now);
 	q->avail_at[acct] = 0;
 	switch (o) {
 	case SCEN_OUT_OK:
@@ -546,28 +583,9 @@ void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
 		breaker_ok(q, &prov, "the provider");
 		q->provider_at = 0;
 		break;
-	case SCEN_OUT_429: {
-		double wait = rl && rl->has_retry ? rl->retry_after_s : -1;
-		double said = scen_parse_try_again(error_message);
-		if (said > wait)
-			wait = said;
-		int hinted = wait >= 0;
-		if (!hinted)
-			wait = 10;	/* no hint: a short cool-down */
-		if (day_spent_message(error_message) ||
-		    (hinted && wait > cfg->provider.deadline_s)) {
-			a.set_aside_until = now + wait;
-			scen_db_event(q->db, "set_aside", ac->name,
-				      error_message);
-			scen_db_count(q->db, "account.set_aside", 1);
-			scen_info("account %s set aside for %.0f s (%s)",
-				  ac->name, wait, "its budget is spent");
-		} else {
-			a.cooldown_until = now + wait;
-		}
-		q->avail_at[acct] = now + wait;
+	case SCEN_OUT_429:
+		rate_limited(q, acct, &a, c, error_message, now);
 		break;
-	}
 	case SCEN_OUT_SERVER:
 	case SCEN_OUT_TIMEOUT:
 	case SCEN_OUT_CONNECT:
