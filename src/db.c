@@ -112,6 +112,12 @@ static const char *const migrations[] = {
 	"UPDATE scenarios SET text_hash = scen_text_hash(key, text);"
 	"CREATE TABLE spool_replayed("
 	" uid TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;",
+	/* 3: the provider's verdict on each account's key, tied to the key's
+	 * fingerprint (never the key), so that a refusal outlives the run */
+	"ALTER TABLE accounts ADD COLUMN key_fp TEXT;"
+	"ALTER TABLE accounts ADD COLUMN key_verdict TEXT"
+	" CHECK (key_verdict = 'accepted' OR key_verdict = 'refused');"
+	"ALTER TABLE accounts ADD COLUMN key_verdict_at REAL;",
 };
 #define NMIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -182,12 +188,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_ACCT_GET] = "SELECT cooldown_until, set_aside_until, breaker,"
 		" failures, opened_at, day_remaining, day_seen_at,"
 		" day_reset_at, tok_remaining, tok_seen_at, tok_reset_at,"
-		" lim_rpm, lim_rpd, lim_tpm FROM accounts WHERE name = ?1",
+		" lim_rpm, lim_rpd, lim_tpm, key_fp, key_verdict,"
+		" key_verdict_at FROM accounts WHERE name = ?1",
 	[ST_ACCT_PUT] = "UPDATE accounts SET cooldown_until = ?2,"
 		" set_aside_until = ?3, breaker = ?4, failures = ?5,"
 		" opened_at = ?6, day_remaining = ?7, day_seen_at = ?8,"
 		" day_reset_at = ?9, tok_remaining = ?10, tok_seen_at = ?11,"
-		" tok_reset_at = ?12, lim_rpm = ?13, lim_rpd = ?14, lim_tpm = ?15"
+		" tok_reset_at = ?12, lim_rpm = ?13, lim_rpd = ?14, lim_tpm = ?15,"
+		" key_fp = ?16, key_verdict = ?17, key_verdict_at = ?18"
 		" WHERE name = ?1",
 	/* windows of 60.25 s and 3600.25 s: a quarter second of margin
 	 * for clocks and delivery (settled calls count from their answer's
@@ -1440,6 +1448,20 @@ int scen_db_replay_count(struct scen_db *db, const char *uid, int64_t hour,
 	return db_run(db, st) < 0 ? -1 : 1;
 }
 
+void scen_db_col_key_verdict(sqlite3_stmt *st, int col,
+			     struct scen_acct_state *a)
+{
+	const unsigned char *fp = sqlite3_column_text(st, col);
+	const unsigned char *v = sqlite3_column_text(st, col + 1);
+	a->key_fp[0] = a->key_verdict[0] = 0;
+	a->key_verdict_at = 0;
+	if (!fp || !v)
+		return;
+	snprintf(a->key_fp, sizeof a->key_fp, "%s", (const char *)fp);
+	snprintf(a->key_verdict, sizeof a->key_verdict, "%s", (const char *)v);
+	a->key_verdict_at = sqlite3_column_double(st, col + 2);
+}
+
 int scen_db_account_get(struct scen_db *db, const char *name,
 			struct scen_acct_state *a)
 {
@@ -1475,6 +1497,7 @@ int scen_db_account_get(struct scen_db *db, const char *name,
 		a->lim_rpm = (long)sqlite3_column_int64(st, 11);
 		a->lim_rpd = (long)sqlite3_column_int64(st, 12);
 		a->lim_tpm = (long)sqlite3_column_int64(st, 13);
+		scen_db_col_key_verdict(st, 14, a);
 	}
 	sqlite3_reset(st);
 	if (r != SQLITE_ROW && r != SQLITE_DONE)
@@ -1513,6 +1536,14 @@ int scen_db_account_put(struct scen_db *db, const char *name,
 	sqlite3_bind_int64(st, 13, a->lim_rpm);
 	sqlite3_bind_int64(st, 14, a->lim_rpd);
 	sqlite3_bind_int64(st, 15, a->lim_tpm);
+	if (a->key_verdict[0]) {
+		sqlite3_bind_text(st, 16, a->key_fp, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 17, a->key_verdict, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 18, a->key_verdict_at);
+	} else {
+		for (int i = 16; i <= 18; i++)
+			sqlite3_bind_null(st, i);
+	}
 	return db_run(db, st);
 }
 

@@ -43,7 +43,8 @@ static const char *const rstmt_sql[RS_COUNT] = {
 		" FROM jobs WHERE state IN ('queued', 'running')",
 	[RS_ACCOUNT] = "SELECT cooldown_until, set_aside_until, breaker,"
 		" failures, opened_at, day_remaining, day_seen_at,"
-		" day_reset_at, tok_remaining, tok_seen_at, tok_reset_at"
+		" day_reset_at, tok_remaining, tok_seen_at, tok_reset_at,"
+		" key_fp, key_verdict, key_verdict_at"
 		" FROM accounts WHERE name = ?1",
 	/* calls_account_at; the same rules as quota.c's budget */
 	[RS_USAGE] = "SELECT"
@@ -287,6 +288,7 @@ int scen_report_account(struct scen_report *r, const char *name,
 		a->tok_remaining = (long)sqlite3_column_int64(st, 8);
 		a->tok_seen_at = sqlite3_column_double(st, 9);
 		a->tok_reset_at = sqlite3_column_double(st, 10);
+		scen_db_col_key_verdict(st, 11, a);
 	}
 	if (loop_end(r, st, rc) < 0)
 		return -1;

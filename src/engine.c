@@ -517,6 +517,7 @@ static void dispatch(struct scen_engine *e, double now)
 		if (blocked > now && !j->tried) {
 			if (blocked <= j->give_up_at) {
 				j->not_before = blocked;
+				j->quota_wait = 1;
 				if (blocked < e->next_try)
 					e->next_try = blocked;
 			} else {
@@ -545,6 +546,7 @@ static void dispatch(struct scen_engine *e, double now)
 				blocked = retry_at;
 			if (retry_at <= j->give_up_at) {
 				j->not_before = retry_at;
+				j->quota_wait = 1;
 				if (retry_at < e->next_try)
 					e->next_try = retry_at;
 				continue;
@@ -559,6 +561,7 @@ static void dispatch(struct scen_engine *e, double now)
 		free(sys);
 		free(user);
 		j->acct = a;
+		j->quota_wait = 0;
 		j->attempts++;
 		j->state = SCEN_JOB_RUNNING;
 		j->launch = 1;
@@ -577,12 +580,25 @@ static void dispatch(struct scen_engine *e, double now)
 	}
 }
 
+/* A call's end may bring what jobs wait for in the quota (a probe's
+ * verdict, a new key's first answer, tokens held by an estimate): they
+ * ask again now rather than at the moment the quota guessed. */
+static void wake_quota_waiters(struct scen_engine *e, double now)
+{
+	for (struct scen_job *j = e->head; j; j = j->next)
+		if (j->state == SCEN_JOB_QUEUED && j->quota_wait &&
+		    j->not_before > now)
+			j->not_before = now;
+}
+
 int scen_engine_step(struct scen_engine *e, double now)
 {
 	for (size_t i = 0; i < e->ndone; i++) {
 		settle(e, e->done[i], now);
 		scen_call_free(e->done[i]);
 	}
+	if (e->ndone)
+		wake_quota_waiters(e, now);
 	e->ndone = 0;
 	dispatch(e, now);
 	return 0;

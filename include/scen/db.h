@@ -200,11 +200,24 @@ struct scen_acct_state {
 	 * messages); 0 when unknown. The lower of these and the config's
 	 * holds. */
 	long lim_rpm, lim_rpd, lim_tpm;
+	/* The provider's last verdict on the account's key: "accepted" or
+	 * "refused" ("" when none is recorded), for the key whose
+	 * fingerprint is key_fp (scen_quota_key_fp: never the key), and
+	 * when. A verdict holds only for that key: a replaced key is judged
+	 * anew. */
+	char key_fp[20];
+	char key_verdict[12];
+	double key_verdict_at;
 };
 int scen_db_account_get(struct scen_db *db, const char *name,
 			struct scen_acct_state *st);
 int scen_db_account_put(struct scen_db *db, const char *name,
 			const struct scen_acct_state *st);
+/* For db_report.c: reads key_fp, key_verdict and key_verdict_at from
+ * columns col, col + 1 and col + 2 of st's current row into a. */
+struct sqlite3_stmt;
+void scen_db_col_key_verdict(struct sqlite3_stmt *st, int col,
+			     struct scen_acct_state *a);
 
 /* Calls of one account in the ledger (429s excluded: they cost nothing). */
 struct scen_usage {

@@ -57,7 +57,10 @@ struct scen_queue_now {
 int scen_report_queue(struct scen_report *r, struct scen_queue_now *q);
 
 /* An account's shared state (db.h's struct; defaults when the account has
- * no row yet). Returns 1 when a row exists, 0 when not, -1 on error. */
+ * no row yet), its key's verdict included: key_verdict "refused" says the
+ * provider refused the key whose fingerprint is key_fp, at key_verdict_at
+ * (scen_quota_key_refused tells whether that is the key configured now).
+ * Returns 1 when a row exists, 0 when not, -1 on error. */
 int scen_report_account(struct scen_report *r, const char *name,
 			struct scen_acct_state *st);
 

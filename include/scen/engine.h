@@ -31,6 +31,8 @@ struct scen_job {
 	int attempts;		/* calls made */
 	int rate_limited;	/* 429s met */
 	double not_before;	/* no call before (virtual time) */
+	int quota_wait;		/* not_before is the quota's: a call's end
+				 * may bring it forward */
 	double give_up_at;	/* fail when no budget before this */
 	double queued_mono, started_mono;
 	int acct;		/* account of the current or last call */

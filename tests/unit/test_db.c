@@ -181,6 +181,10 @@ static void test_reopen_keeps_data(void **state)
 	a.day_remaining = 14000;
 	a.day_seen_at = 1800000000;
 	a.day_reset_at = 1800000600;
+	assert_string_equal(a.key_verdict, "");
+	snprintf(a.key_fp, sizeof a.key_fp, "0123456789abcdef");
+	snprintf(a.key_verdict, sizeof a.key_verdict, "refused");
+	a.key_verdict_at = 1800000050;
 	assert_int_equal(scen_db_account_put(db, "groq-a", &a), 0);
 	assert_int_equal(scen_db_event(db, "auth_failed", "groq-a", "x"), 0);
 	scen_db_count(db, "call.ok", 2);
@@ -203,6 +207,9 @@ static void test_reopen_keeps_data(void **state)
 	assert_int_equal(b.day_remaining, 14000);
 	assert_true(b.day_reset_at == 1800000600);
 	assert_false(b.has_tok);
+	assert_string_equal(b.key_fp, "0123456789abcdef");
+	assert_string_equal(b.key_verdict, "refused");
+	assert_true(b.key_verdict_at == 1800000050);
 	assert_int_equal(query_int(db, "SELECT count(*) FROM events WHERE "
 				   "kind = 'auth_failed'"), 1);
 	assert_int_equal(query_int(db, "SELECT sum(n) FROM counters WHERE "

@@ -649,6 +649,75 @@ static void test_401_disables_account(void **state)
 	fx_free(f, 1);
 }
 
+/* The provider's probe goes on a key the provider took (remembered in
+ * the database), never on one it has not judged: from a random start,
+ * many times over. A probe refused all the same (401) is given back at
+ * once, and the next call probes. */
+static void test_probe_on_accepted_key(void **state)
+{
+	struct scen_call c = answer(401);
+
+	for (int k = 0; k < 16; k++) {
+		struct fx *f = fx_new_unproven(TWO, NULL);
+		/* a: taken (one call); b: never tried */
+		assert_int_equal(reserve_avoid(f, P, 100, 2, NULL), 0);
+		settle(f, 0, SCEN_OUT_OK, NULL, NULL, P);
+		struct scen_acct_state p = state_of(f, "*provider");
+		snprintf(p.breaker, sizeof p.breaker, "open");
+		p.opened_at = T - 60;
+		assert_int_equal(scen_db_begin(f->db), 0);
+		assert_int_equal(scen_db_account_put(f->db, "*provider", &p),
+				 0);
+		assert_int_equal(scen_db_commit(f->db), 0);
+		/* another process, after the outage */
+		scen_quota_free(f->q);
+		f->q = scen_quota_new(f->cfg, f->db);
+		assert_int_equal(reserve(f, T + 1, NULL), 0);
+		capture_start();
+		settle(f, 0, SCEN_OUT_AUTH, &c, NULL, T + 1);
+		free(capture_end());
+		/* given back: b probes now, not at T + 1 + 20 + 60 */
+		assert_int_equal(reserve(f, T + 1, NULL), 1);
+		fx_free(f, 1);
+	}
+}
+
+/* A refused key is remembered: another process (a new quota on the same
+ * database) makes no call on it; its fingerprint, not the key, is kept. */
+static void test_refusal_remembered(void **state)
+{
+	struct fx *f = fx_new(TWO, NULL);
+	struct scen_call c = answer(401);
+	char fp[SCEN_KEY_FP_SIZE];
+	char *err;
+
+	reserve_avoid(f, T, 100, 1, NULL);
+	capture_start();
+	settle(f, 1, SCEN_OUT_AUTH, &c, NULL, T);
+	free(capture_end());
+	struct scen_acct_state b = state_of(f, "b");
+	assert_string_equal(b.key_verdict, "refused");
+	scen_quota_key_fp("gsk_test_b", fp);
+	assert_string_equal(b.key_fp, fp);
+	assert_int_equal(strlen(fp), 16);
+	assert_null(strstr(fp, "gsk"));
+	assert_true(scen_quota_key_refused(&f->cfg->provider.accounts[1], &b));
+	assert_false(scen_quota_key_refused(&f->cfg->provider.accounts[0],
+					    &b));
+	scen_quota_free(f->q);
+	f->q = scen_quota_new(f->cfg, f->db);
+	scen_verbosity = 0;	/* the warning */
+	capture_start();
+	for (int i = 1; i < 10; i++)
+		assert_int_equal(reserve(f, T + i * 100, NULL), 0);
+	err = capture_end();
+	scen_verbosity = -1;
+	assert_non_null(strstr(err, "account b: the provider refused this "
+				    "key before"));
+	free(err);
+	fx_free(f, 1);
+}
+
 /* x-ratelimit-remaining-requests: 0 with reset 10s: nothing on that
  * account for 10 s. */
 static void test_headers_remaining_zero_block_until_reset(void **state)
@@ -894,6 +963,8 @@ int main(void)
 			test_breaker_probe_success_closes_after_refused_call),
 		cmocka_unit_test(test_breaker_probe_failure_reopens),
 		cmocka_unit_test(test_401_disables_account),
+		cmocka_unit_test(test_probe_on_accepted_key),
+		cmocka_unit_test(test_refusal_remembered),
 		cmocka_unit_test(test_headers_remaining_zero_block_until_reset),
 		cmocka_unit_test(test_headers_remaining_n_allows_n),
 		cmocka_unit_test(test_headers_token_budget),
