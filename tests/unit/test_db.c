@@ -388,7 +388,7 @@ static void test_empty_sqlite_initialised(void **state)
 	free(path);
 }
 
-/* Databases from before the mark (schema 1 and 2, application_id 0) are
+/* Databases from before the mark (schema 1 to 3, application_id 0) are
  * known by their tables: read-only opens read them as they are, the next
  * read-write open migrates and marks them. */
 static void test_unmarked_scen_database(void **state)
@@ -397,20 +397,28 @@ static void test_unmarked_scen_database(void **state)
 	struct scen_db *db;
 	int code;
 
-	for (int v = 1; v <= 2; v++) {
+	for (int v = 1; v <= 3; v++) {
 		unlink(path);
 		db = open_quiet(path, 0, &code, &err);
 		assert_non_null(db);
 		free(err);
 		scen_db_close(db);
-		plain_exec(path, v == 1
-			   ? "ALTER TABLE scenarios DROP COLUMN text_hash;"
-			     "DROP TABLE spool_replayed;"
-			     "PRAGMA user_version = 1;"
-			     "PRAGMA application_id = 0;"
-			   : "PRAGMA application_id = 0;");
+		/* back to schema v as it shipped, without the mark */
+		plain_exec(path, "PRAGMA application_id = 0;");
+		if (v < 3)
+			plain_exec(path,
+				   "ALTER TABLE accounts DROP COLUMN key_fp;"
+				   "ALTER TABLE accounts DROP COLUMN key_verdict;"
+				   "ALTER TABLE accounts DROP COLUMN "
+				   "key_verdict_at;"
+				   "PRAGMA user_version = 2;");
+		if (v < 2)
+			plain_exec(path,
+				   "ALTER TABLE scenarios DROP COLUMN text_hash;"
+				   "DROP TABLE spool_replayed;"
+				   "PRAGMA user_version = 1;");
 		db = open_quiet(path, SCEN_DB_READONLY, &code, &err);
-		if (v == 1) {	/* needs migrating first */
+		if (v < 3) {	/* needs migrating first */
 			assert_null(db);
 			assert_int_equal(code, SCEN_EX_IOERR);
 		} else {
