@@ -22,5 +22,26 @@ for bin in "$SCEN_BUILD"/bin/*; do
 	done
 done
 is "all five commands" "$n" 5
+# the one line of a bad option: the nearest name as a hint, a missing
+# argument by its name, a bad value with what is expected
+bad() {
+	want=$1
+	shift
+	"$@" </dev/null >out 2>err
+	is "$*: exit 64, nothing on standard output" "$?:$(wc -c <out)" "64:0"
+	is "$*: one line" "$(cat err)" "$want"
+}
+bad "scen-export: unknown option '--formt' (did you mean '--format'? see scen-export --help)" \
+	scen-export --formt csv
+bad "scen-export: ambiguous option '--t' (did you mean '--template' or '--tier'? see scen-export --help)" \
+	scen-export --t x
+bad "scen-export: option '--format' needs an argument: jsonl | csv (see scen-export --help)" \
+	scen-export --format
+bad "scen-export: --format 'xml': expected jsonl or csv (see scen-export --help)" \
+	scen-export --format=xml
+bad "scen-serve-stdin: option '--async' takes no argument (see scen-serve-stdin --help)" \
+	scen-serve-stdin --async=yes
+bad "scen-gen: unknown option '-x' (see scen-gen --help)" scen-gen -qx
+bad "scen-gen: -n '0': expected 1 to 1000 (see scen-gen --help)" scen-gen -qn0
 check "no database was created" test ! -e scen.db
 done_testing
