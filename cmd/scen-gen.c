@@ -114,7 +114,8 @@ static enum scen_err flags_request(struct args *a, struct scen_error *e)
 	}
 	sb_addc(&sb, '}');
 	if (a->position)
-		sb_addf(&sb, ",\"position\":%ld", strtol(a->position, NULL, 10));
+		sb_addf(&sb, ",\"position\":%ld",
+			strtol(a->position, NULL, 10));
 	sb_adds(&sb, "}\n");
 	int ok = pipe(fds) == 0 &&
 		 write(fds[1], sb.buf, sb.len) == (ssize_t)sb.len;
@@ -159,7 +160,8 @@ int main(int argc, char **argv)
 			  "generated (%ld unavailable)", st.unavailable);
 		rc = scen_err_report(&e);
 	} else if (!rc && a.tpl && st.errors) {
-		rc = scen_err_exit(SCEN_ERR_DATA);	/* its answer says why */
+		/* the answer line says why */
+		rc = scen_err_exit(SCEN_ERR_DATA);
 	}
 	/* scen_serve reports its failed writes */
 	enum scen_err closed = scen_cli_close(cfg, db, rc != 0);

@@ -299,7 +299,8 @@ static void usage(FILE *f, const struct scen_cli_opt *const *all)
 	sb_init(&item);
 	for (const struct scen_cli_opt *const *q = all; *q; q++)
 		if ((*q)->shrt && !(*q)->arg)
-			sb_addf(&item, "%s%c", item.len ? "" : "[-", (*q)->shrt);
+			sb_addf(&item, "%s%c", item.len ? "" : "[-",
+				(*q)->shrt);
 	if (item.len)
 		sb_addc(&item, ']');
 	for (const struct scen_cli_opt *const *q = all; *q; q++) {
