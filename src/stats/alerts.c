@@ -167,6 +167,16 @@ static void alert_pool_breakers(struct stats *s)
 			 "are made");
 	}
 	for (size_t i = 0; i < s->nacct; i++) {
+		if (!s->acct[i].key_refused)
+			continue;
+		a = alert_add(s, "key_refused", s->acct[i].cfg->name,
+			      SCEN_LEVEL_WARNING, 1, 0);
+		snprintf(a->message, sizeof a->message,
+			 "the provider refused the key of account %s (%s): "
+			 "no calls are made on it until it is replaced",
+			 s->acct[i].cfg->name, s->acct[i].cfg->api_key_env);
+	}
+	for (size_t i = 0; i < s->nacct; i++) {
 		if (!s->acct[i].breaker_open)
 			continue;
 		a = alert_add(s, "breaker", s->acct[i].cfg->name,

@@ -340,6 +340,12 @@ static double r_has_key(const struct stats *s, const void *a, const char *l,
 	return ACCT(a)->cfg->key != NULL;
 }
 
+static double r_key_refused(const struct stats *s, const void *a,
+			    const char *l, const char *sub)
+{
+	return ACCT(a)->key_refused;
+}
+
 static double r_breaker_open(const struct stats *s, const void *a,
 			     const char *l, const char *sub)
 {
@@ -535,6 +541,10 @@ const struct stats_metric stats_metrics[] = {
 	 .json = "provider_day_remaining"},
 	{.unit = U_BOOL, .scope = SC_ACCOUNT, .read = r_has_key,
 	 .at = {0, 120}, .json = "has_key"},
+	{"scen_account_key_refused", "1 when the provider refused the "
+	 "account's key and it has not been replaced since.", "gauge",
+	 U_BOOL, SC_ACCOUNT, .read = r_key_refused, .at = {0, 125, 185},
+	 .json = "key_refused"},
 	{"scen_account_breaker_open", "1 when the account's circuit breaker "
 	 "is open.", "gauge", U_BOOL, SC_ACCOUNT, .read = r_breaker_open,
 	 .at = {0, 0, 170}},

@@ -46,6 +46,8 @@ struct acct {
 	struct scen_report_usage u;
 	double day_use;		/* share of rpd used today; NaN without rpd */
 	int set_aside, cooling, breaker_open;
+	int key_refused;	/* the provider refused the key configured
+				   now (scen_quota_key_refused) */
 };
 
 struct pool_tpl {

@@ -45,7 +45,10 @@ void stats_acct_state(char *buf, size_t n, const struct acct *a,
 		      int key_note)
 {
 	char t[24];
-	if (a->set_aside) {
+	if (a->key_refused) {
+		scen_iso8601(a->st.key_verdict_at, t);
+		snprintf(buf, n, "key refused by the provider at %s", t);
+	} else if (a->set_aside) {
 		scen_iso8601(a->st.set_aside_until, t);
 		snprintf(buf, n, "set aside until %s", t);
 	} else if (a->cooling) {

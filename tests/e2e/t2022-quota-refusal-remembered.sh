@@ -32,6 +32,15 @@ for f in scen.db scen.db-wal out err gen.out gen.err; do
 	[ -e "$f" ] || continue
 	check "the key is not in $f" sh -c "! grep -qaF -- '$SCEN_TEST_KEY_2' '$f'"
 done
+# -- scen-cache-stats shows the account as refused, in every format
+scen-cache-stats >stats.txt
+check "stats: the account's state says refused" grep -q "groq-b .*key refused by the provider at" stats.txt
+is "stats --json: key_refused" "$(scen-cache-stats --json | python3 -c 'import json,sys; print(*[a["name"]+"="+str(a["key_refused"]) for a in json.load(sys.stdin)["accounts"]])')" "groq-a=False groq-b=True"
+check "stats --prometheus: the gauge" sh -c 'scen-cache-stats --prometheus | grep -qx "scen_account_key_refused{account=\"groq-b\"} 1"'
+scen-cache-stats --html stats.html
+check "stats --html: the state" grep -q "key refused by the provider" stats.html
+scen-cache-stats --check >check.out; rc=$?
+is "stats --check: a warning naming the account" "$rc $(grep -c 'WARNING key_refused: the provider refused the key of account groq-b' check.out)" "1 1"
 
 # -- the key replaced: tried again, and taken
 export SCEN_TEST_KEY_2=$good
@@ -39,4 +48,5 @@ before=$(fake_stat 'r["by_key"].get("1", 0)')
 design 30 r | tail -12 | scen-serve-stdin >out 2>err
 cmp_num "a replaced key is used again" "$(fake_stat 'r["by_key"].get("1", 0)')" -gt "$before"
 is "and its verdict is now accepted" "$(sql "select key_verdict from accounts where name = 'groq-b'")" accepted
+check "stats: no longer shown as refused" sh -c '! scen-cache-stats | grep -q "key refused"'
 done_testing

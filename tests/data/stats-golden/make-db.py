@@ -171,7 +171,8 @@ calls.append(("groq-a", now - 86400 * 2, 700, 200))  # another day
 c.executemany("INSERT INTO calls(account, at, tokens, status)"
               " VALUES (?,?,?,?)", calls)
 
-# ---- accounts and the provider: cooling, set aside, breakers open -------
+# ---- accounts and the provider: cooling, set aside, breakers open, a key
+# refused ---------------------------------------------------------------
 c.execute("DELETE FROM accounts")
 c.executemany(
     "INSERT INTO accounts(name, cooldown_until, set_aside_until, breaker,"
@@ -182,5 +183,10 @@ c.executemany(
       now + 4 * 3600),
      ("groq-c", 0, 0, "closed", 0, 0, 120, now - 30, now + 3600),
      ("*provider", 0, 0, "open", 7, now - 5, None, None, None)])
+# groq-c's key was refused by the provider (its key is not in the
+# environment of the stats run, so the stored verdict stands)
+c.execute("UPDATE accounts SET key_fp = '00112233445566ff',"
+          " key_verdict = 'refused', key_verdict_at = ? WHERE name = 'groq-c'",
+          (now - 600,))
 c.execute("COMMIT")
 c.close()
