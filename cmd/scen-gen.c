@@ -181,7 +181,8 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	struct scen_serve_stats st;
-	rc = scen_serve(cfg, db, &o, &st);
+	struct scen_error err;
+	rc = scen_serve(cfg, db, &o, &st, &err) ? scen_err_report(&err) : 0;
 	if (!rc && st.ok == 0 && st.unavailable > 0) {
 		scen_error("nothing could be generated (%ld unavailable)",
 			   st.unavailable);

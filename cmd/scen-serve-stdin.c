@@ -69,7 +69,8 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	struct scen_serve_stats st;
-	rc = scen_serve(cfg, db, &o, &st);
+	struct scen_error err;
+	rc = scen_serve(cfg, db, &o, &st, &err) ? scen_err_report(&err) : 0;
 	scen_debug("%ld requests: %ld ok, %ld unavailable, %ld errors",
 		   st.lines, st.ok, st.unavailable, st.errors);
 	scen_db_close(db);
