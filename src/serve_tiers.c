@@ -93,31 +93,31 @@ static int pick(struct server *s, struct pend *p, enum scen_tier tier,
 }
 
 /* Serving from memory: the serving goes to the spool's batch. */
-static void spool_serving(struct server *s, struct pend *p,
-			  enum scen_tier tier, double sim,
-			  const struct scen_scenario_row *r, int64_t rowid)
+static void spool_serving(struct server *s, const struct scen_serving *sv,
+			  const char *sid)
 {
+	const struct scen_request *rq = sv->rq;
 	sb_reset(&s->factors);
-	scen_request_factors_json(&p->rq, &s->factors);
-	struct scen_spooled sv = {
-		.request_id = p->rq.id,
-		.session = p->rq.session ? p->rq.session : "",
-		.experiment = p->rq.exp->name,
-		.template_name = p->rq.tpl->name,
-		.version = p->rq.tpl->version_hex,
+	scen_request_factors_json(rq, &s->factors);
+	struct scen_spooled sp = {
+		.request_id = rq->id,
+		.session = rq->session ? rq->session : "",
+		.experiment = rq->exp->name,
+		.template_name = rq->tpl->name,
+		.version = rq->tpl->version_hex,
 		.factors = s->factors.buf,
-		.has_position = p->rq.tpl->position.declared,
-		.position = p->rq.position,
-		.tier = scen_tier_name(tier),
-		.similarity = sim,
-		.scenario_sid = r->sid,
-		.scenario = rowid,
-		.account = r->account[0] ? r->account : NULL,
-		.latency_ms = (scen_mono() - p->t0) * 1000,
-		.served_at = s->now,
-		.forced_fresh = p->forced,
+		.has_position = rq->tpl->position.declared,
+		.position = rq->position,
+		.tier = sv->tier,
+		.similarity = sv->similarity,
+		.scenario_sid = sid,
+		.scenario = sv->scenario,
+		.account = sv->account,
+		.latency_ms = sv->latency_ms,
+		.served_at = sv->served_at,
+		.forced_fresh = sv->forced_fresh,
 	};
-	scen_spool_add(s->sp, &sv);
+	scen_spool_add(s->sp, &sp);
 }
 
 /* Records p's serving of rowid (in the database, or the spool when
@@ -126,23 +126,21 @@ static int record_serving(struct server *s, struct pend *p,
 			  enum scen_tier tier, double sim,
 			  const struct scen_scenario_row *r, int64_t rowid)
 {
+	struct scen_serving sv = {
+		.rq = &p->rq,
+		.tier = scen_tier_name(tier),
+		.similarity = sim,
+		.scenario = rowid,
+		.account = r->account[0] ? r->account : NULL,
+		.latency_ms = (scen_mono() - p->t0) * 1000,
+		.served_at = s->now,
+		.forced_fresh = p->forced,
+	};
 	if (s->degraded) {
-		spool_serving(s, p, tier, sim, r, rowid);
-	} else {
-		struct scen_serving sv = {
-			.rq = &p->rq,
-			.tier = scen_tier_name(tier),
-			.similarity = sim,
-			.scenario = rowid,
-			.account = r->account[0] ? r->account : NULL,
-			.latency_ms = (scen_mono() - p->t0) * 1000,
-			.served_at = s->now,
-			.forced_fresh = p->forced,
-		};
-		if (scen_db_insert_serving(s->db, &sv) < 0) {
-			s->failed = SCEN_ERR_IO;
-			return -1;
-		}
+		spool_serving(s, &sv, r->sid);
+	} else if (scen_db_insert_serving(s->db, &sv) < 0) {
+		s->failed = SCEN_ERR_IO;
+		return -1;
 	}
 	scen_index_served(s->ix, rowid);
 	struct scen_session *ss = serve_session_of(s, p);
