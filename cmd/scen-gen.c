@@ -154,7 +154,7 @@ int main(int argc, char **argv)
 	    scen_cli_open(&cli, SCEN_CLI_KEYS, &cfg, &db, &e))
 		return scen_err_report(&e);
 	struct scen_serve_stats st;
-	int rc = scen_serve(cfg, db, &a.o, &st);
+	int rc = scen_serve(cfg, db, &a.o, &st, &e) ? scen_err_report(&e) : 0;
 	if (!rc && st.ok == 0 && st.unavailable > 0) {
 		scen_fail(&e, SCEN_ERR_UNAVAILABLE, "nothing could be "
 			  "generated (%ld unavailable)", st.unavailable);

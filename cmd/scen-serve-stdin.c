@@ -49,7 +49,7 @@ int main(int argc, char **argv)
 	    scen_cli_open(&cli, SCEN_CLI_KEYS, &cfg, &db, &e))
 		return scen_err_report(&e);
 	struct scen_serve_stats st;
-	int rc = scen_serve(cfg, db, &o, &st);
+	int rc = scen_serve(cfg, db, &o, &st, &e) ? scen_err_report(&e) : 0;
 	scen_debug("%ld requests: %ld ok, %ld unavailable, %ld errors",
 		   st.lines, st.ok, st.unavailable, st.errors);
 	/* scen_serve reports its failed writes */

@@ -8,6 +8,7 @@
 
 #include "scen/config.h"
 #include "scen/db.h"
+#include "scen/error.h"
 
 struct scen_serve_opts {
 	int async;		/* answer "generating" at once */
@@ -29,9 +30,12 @@ struct scen_serve_stats {
 
 /*
  * Runs until end of input (or SIGINT/SIGTERM) and every job has ended.
- * Returns 0, or an exit status (74 when output or the database fails).
+ * Returns SCEN_OK, or SCEN_ERR_IO when the output or the database failed
+ * (err, when not NULL, says so; its message is empty when the details
+ * were reported as they happened).
  */
-int scen_serve(const struct scen_config *cfg, struct scen_db *db,
-	       const struct scen_serve_opts *o, struct scen_serve_stats *st);
+enum scen_err scen_serve(const struct scen_config *cfg, struct scen_db *db,
+			 const struct scen_serve_opts *o,
+			 struct scen_serve_stats *st, struct scen_error *err);
 
 #endif
