@@ -496,6 +496,65 @@ static long estimate_tokens(const struct scen_engine *e, const char *sys,
 	       e->cfg->provider.max_tokens;
 }
 
+/* A job the quota has no call for before `until`: it waits for that
+ * moment when it may, and fails with no_budget when that is past its
+ * give-up time. */
+static void wait_for_budget(struct scen_engine *e, struct scen_job *j,
+			    double until, double now)
+{
+	if (until <= j->give_up_at) {
+		j->not_before = until;
+		j->quota_wait = 1;
+		if (until < e->next_try)
+			e->next_try = until;
+		return;
+	}
+	j->retry_at = until;
+	scen_db_count(e->db, "queue.no_budget", 1);
+	finish(e, j, SCEN_JOB_FAILED, "no_budget", now);
+}
+
+/* Reserves a call for j in the quota and, when one is had, readies its
+ * body for the launch after commit. Returns 1 reserved, or 0 with
+ * *retry_at the moment the quota may have one. */
+static int reserve_call(struct scen_engine *e, struct scen_job *j,
+			double now, double *retry_at)
+{
+	const struct scen_template *t = j->rq.tpl;
+	int lv[SCEN_MAX_FACTORS];
+	for (size_t f = 0; f < t->nfactors; f++)
+		lv[f] = j->rq.levels[f];
+	char *sys = scen_render(t->experiment->system, t, lv, j->rq.position);
+	char *user = scen_render(t->prompt, t, lv, j->rq.position);
+	int a = scen_quota_reserve(e->q, now, estimate_tokens(e, sys, user),
+				   j->tried, j->rowid, &j->call, retry_at);
+	if (a >= 0) {
+		sb_reset(&e->body);
+		scen_completion_body(&e->body, e->cfg, sys, user);
+	}
+	free(sys);
+	free(user);
+	if (a < 0)
+		return 0;
+	j->acct = a;
+	j->quota_wait = 0;
+	j->attempts++;
+	j->state = SCEN_JOB_RUNNING;
+	j->launch = 1;
+	XGROW(e->launching, e->nlaunching + 1, e->caplaunching);
+	e->launching[e->nlaunching++] = (struct launch){
+		j, a, j->call, xstrdup(e->body.buf),
+	};
+	if (!j->started_mono)
+		j->started_mono = scen_mono();
+	if (j->rowid)
+		scen_db_job_update(e->db, j->rowid, "running", now,
+				   e->cfg->provider.accounts[a].name,
+				   j->attempts, NULL, 0);
+	e->calls++;
+	return 1;
+}
+
 static void dispatch(struct scen_engine *e, double now)
 {
 	int room = e->cfg->provider.max_concurrency - e->calls;
@@ -515,68 +574,17 @@ static void dispatch(struct scen_engine *e, double now)
 			continue;
 		}
 		if (blocked > now && !j->tried) {
-			if (blocked <= j->give_up_at) {
-				j->not_before = blocked;
-				j->quota_wait = 1;
-				if (blocked < e->next_try)
-					e->next_try = blocked;
-			} else {
-				j->retry_at = blocked;
-				scen_db_count(e->db, "queue.no_budget", 1);
-				finish(e, j, SCEN_JOB_FAILED, "no_budget", now);
-			}
+			wait_for_budget(e, j, blocked, now);
 			continue;
 		}
-		const struct scen_template *t = j->rq.tpl;
-		int lv[SCEN_MAX_FACTORS];
-		for (size_t f = 0; f < t->nfactors; f++)
-			lv[f] = j->rq.levels[f];
-		char *sys = scen_render(t->experiment->system, t, lv,
-					j->rq.position);
-		char *user = scen_render(t->prompt, t, lv, j->rq.position);
 		double retry_at;
-		int a = scen_quota_reserve(e->q, now,
-					   estimate_tokens(e, sys, user),
-					   j->tried, j->rowid, &j->call,
-					   &retry_at);
-		if (a < 0) {
-			free(sys);
-			free(user);
-			if (!j->tried)
-				blocked = retry_at;
-			if (retry_at <= j->give_up_at) {
-				j->not_before = retry_at;
-				j->quota_wait = 1;
-				if (retry_at < e->next_try)
-					e->next_try = retry_at;
-				continue;
-			}
-			j->retry_at = retry_at;
-			scen_db_count(e->db, "queue.no_budget", 1);
-			finish(e, j, SCEN_JOB_FAILED, "no_budget", now);
+		if (reserve_call(e, j, now, &retry_at)) {
+			room--;
 			continue;
 		}
-		sb_reset(&e->body);
-		scen_completion_body(&e->body, e->cfg, sys, user);
-		free(sys);
-		free(user);
-		j->acct = a;
-		j->quota_wait = 0;
-		j->attempts++;
-		j->state = SCEN_JOB_RUNNING;
-		j->launch = 1;
-		XGROW(e->launching, e->nlaunching + 1, e->caplaunching);
-		e->launching[e->nlaunching++] = (struct launch){
-			j, a, j->call, xstrdup(e->body.buf),
-		};
-		if (!j->started_mono)
-			j->started_mono = scen_mono();
-		if (j->rowid)
-			scen_db_job_update(e->db, j->rowid, "running", now,
-					   e->cfg->provider.accounts[a].name,
-					   j->attempts, NULL, 0);
-		room--;
-		e->calls++;
+		if (!j->tried)
+			blocked = retry_at;
+		wait_for_budget(e, j, retry_at, now);
 	}
 }
 
