@@ -144,6 +144,22 @@ static void alert_hour(struct stats *s)
 	}
 }
 
+static void account_warning(struct stats *s, const char *name,
+			    const struct acct *ac, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* A WARNING about one account. */
+static void account_warning(struct stats *s, const char *name,
+			    const struct acct *ac, const char *fmt, ...)
+{
+	struct alert *a = alert_add(s, name, ac->cfg->name,
+				    SCEN_LEVEL_WARNING, 1, 0);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(a->message, sizeof a->message, fmt, ap);
+	va_end(ap);
+}
+
 static void alert_pool_breakers(struct stats *s)
 {
 	const struct scen_config *cfg = s->cfg;
@@ -167,24 +183,18 @@ static void alert_pool_breakers(struct stats *s)
 			 "are made");
 	}
 	for (size_t i = 0; i < s->nacct; i++) {
-		if (!s->acct[i].key_refused)
-			continue;
-		a = alert_add(s, "key_refused", s->acct[i].cfg->name,
-			      SCEN_LEVEL_WARNING, 1, 0);
-		snprintf(a->message, sizeof a->message,
-			 "the provider refused the key of account %s (%s): "
-			 "no calls are made on it until it is replaced",
-			 s->acct[i].cfg->name, s->acct[i].cfg->api_key_env);
-	}
-	for (size_t i = 0; i < s->nacct; i++) {
-		if (!s->acct[i].breaker_open)
-			continue;
-		a = alert_add(s, "breaker", s->acct[i].cfg->name,
-			      SCEN_LEVEL_WARNING, 1, 0);
-		snprintf(a->message, sizeof a->message,
-			 "the circuit breaker of account %s is open after %ld "
-			 "failures", s->acct[i].cfg->name,
-			 s->acct[i].st.failures);
+		const struct acct *ac = &s->acct[i];
+		if (ac->breaker_open)
+			account_warning(s, "breaker", ac, "the circuit breaker "
+					"of account %s is open after %ld "
+					"failures", ac->cfg->name,
+					ac->st.failures);
+		if (ac->key_refused)
+			account_warning(s, "key_refused", ac, "the provider "
+					"refused the key of account %s (%s): "
+					"no calls are made on it until it is "
+					"replaced", ac->cfg->name,
+					ac->cfg->api_key_env);
 	}
 }
 
