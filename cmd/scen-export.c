@@ -161,7 +161,8 @@ int main(int argc, char **argv)
 	int rc = scen_cli_open(&cli, SCEN_CLI_READONLY, &cfg, &db);
 	if (rc)
 		return rc;
-	rc = scen_export(cfg, db, &o);
+	struct scen_error e;
+	rc = scen_export(cfg, db, &o, &e) ? scen_err_report(&e) : 0;
 	scen_db_close(db);
 	scen_config_free(cfg);
 	/* scen_export reports its failed writes */
