@@ -142,7 +142,8 @@ int main(int argc, char **argv)
 			return rc;
 		}
 	}
-	rc = scen_pool_fill(cfg, db, &o);
+	struct scen_error e;
+	rc = scen_pool_fill(cfg, db, &o, &e) ? scen_err_report(&e) : 0;
 	scen_db_close(db);
 	scen_config_free(cfg);
 	if (scen_close_stdout(0) && !rc)
