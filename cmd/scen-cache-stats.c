@@ -149,7 +149,12 @@ int main(int argc, char **argv)
 		scen_close_stdout(0);
 		return SCEN_LEVEL_UNKNOWN;
 	}
-	rc = scen_cache_stats(cfg, db, &o);
+	enum scen_level level;
+	struct scen_error e;
+	rc = scen_cache_stats(cfg, db, &o, &level, &e) ? scen_err_report(&e)
+							: 0;
+	if (check)
+		rc = (int)level;
 	scen_db_close(db);
 	scen_config_free(cfg);
 	/* scen_cache_stats reports its failed writes */
