@@ -709,8 +709,9 @@ static enum scen_err fill_pool(struct fill *f, double now,
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	run(f);
-	/* said with the summary: e's message stays empty */
-	rc = ended_as(f) ? scen_fail(e, ended_as(f), "%s", "") : SCEN_OK;
+	rc = ended_as(f);
+	if (rc)		/* said with the summary: no message of its own */
+		scen_fail(e, rc, "%s", "");
 	say_result(f);
 	if (scen_verbosity >= 0)
 		print_summary(f);
