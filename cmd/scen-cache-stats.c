@@ -117,7 +117,11 @@ int main(int argc, char **argv)
 		scen_close_stdout(0);
 		return SCEN_LEVEL_UNKNOWN;
 	}
-	int rc = scen_cache_stats(cfg, db, &a.o);
+	enum scen_level level;
+	int rc = scen_cache_stats(cfg, db, &a.o, &level, &e)
+		 ? scen_err_report(&e) : 0;
+	if (check)
+		rc = (int)level;
 	/* scen_cache_stats reports its failed writes */
 	if (scen_cli_close(cfg, db, rc != 0) && !rc)
 		rc = check ? SCEN_LEVEL_UNKNOWN : scen_err_exit(SCEN_ERR_IO);

@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 	    filters_apply(&a.o, &e) ||
 	    scen_cli_open(&cli, SCEN_CLI_READONLY, &cfg, &db, &e))
 		return scen_err_report(&e);
-	int rc = scen_export(cfg, db, &a.o);
+	int rc = scen_export(cfg, db, &a.o, &e) ? scen_err_report(&e) : 0;
 	/* scen_export reports its failed writes */
 	enum scen_err closed = scen_cli_close(cfg, db, rc != 0);
 	return rc ? rc : scen_err_exit(closed);

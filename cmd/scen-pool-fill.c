@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 		}
 	}
 	o.progress = isatty(STDERR_FILENO);
-	rc = scen_pool_fill(cfg, db, &o);
+	rc = scen_pool_fill(cfg, db, &o, &e) ? scen_err_report(&e) : 0;
 	enum scen_err closed = scen_cli_close(cfg, db, 0);
 	return rc ? rc : scen_err_exit(closed);
 }

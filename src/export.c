@@ -213,50 +213,43 @@ static int known(const struct scen_config *cfg, struct scen_db *db,
 }
 
 /* An experiment or template that neither the config nor the database
- * knows is a mistyped name, not an empty result: 0, or an exit status
- * (reported). */
-static int check_names(const struct scen_config *cfg, struct scen_db *db,
-		       const struct scen_export_filter *f)
+ * knows is a mistyped name, not an empty result: SCEN_OK, SCEN_ERR_USAGE
+ * naming it, or SCEN_ERR_IO when the database cannot be read (reported
+ * there). */
+static enum scen_err check_names(const struct scen_config *cfg,
+				 struct scen_db *db,
+				 const struct scen_export_filter *f,
+				 struct scen_error *err)
 {
 	const char *e = f->experiment, *t = f->template_name;
 	if (!e && !t)
-		return 0;
+		return SCEN_OK;
 	int k = known(cfg, db, e, t);
 	if (k == 0 && e && t)	/* which of the two is unknown */
 		k = known(cfg, db, e, NULL) ? -2 : 0;
 	if (k == 1)
-		return 0;
+		return SCEN_OK;
 	if (k == -1)
-		return SCEN_EX_IOERR;
+		return scen_fail(err, SCEN_ERR_IO, "%s", "");
 	if (k == 0 && e)
-		scen_error("--experiment '%s': no such experiment in %s or "
-			   "the config", e, scen_db_path(db));
-	else
-		scen_error("--template '%s': no such template%s%s in %s or "
-			   "the config", t, e ? " of experiment " : "",
-			   e ? e : "", scen_db_path(db));
-	return SCEN_EX_USAGE;
+		return scen_fail(err, SCEN_ERR_USAGE, "--experiment '%s': no "
+				 "such experiment in %s or the config", e,
+				 scen_db_path(db));
+	return scen_fail(err, SCEN_ERR_USAGE, "--template '%s': no such "
+			 "template%s%s in %s or the config", t,
+			 e ? " of experiment " : "", e ? e : "",
+			 scen_db_path(db));
 }
 
-int scen_export(const struct scen_config *cfg, struct scen_db *db,
-		const struct scen_export_opts *o)
+/* Writes the rows to o->out, a row at a time; 0, or -1 when the database
+ * (reported there) or the output fails. */
+static int write_rows(struct scen_rows *rows, const struct scen_export_opts *o,
+		      long *n)
 {
 	size_t ncols;
 	const struct scen_column *cols = scen_export_columns(o->what, &ncols);
-	int bad = check_names(cfg, db, &o->filter);
-	if (bad)
-		return bad;
-	struct scen_report *r = scen_report_new(db);
-	/* one snapshot, also for the version counts of --what templates */
-	struct scen_rows *rows = scen_report_begin(r) < 0 ? NULL
-		: scen_report_rows(r, o->what, &o->filter);
 	struct strbuf sb;
-	long n = 0;
 	int rc = 0;
-	if (!rows) {
-		scen_report_free(r);
-		return SCEN_EX_IOERR;
-	}
 	sb_init(&sb);
 	if (o->csv) {
 		for (size_t i = 0; i < ncols; i++) {
@@ -268,12 +261,10 @@ int scen_export(const struct scen_config *cfg, struct scen_db *db,
 	}
 	for (;;) {
 		int more = scen_rows_next(rows);
-		if (more < 0) {
-			rc = SCEN_EX_IOERR;
+		if (more <= 0) {
+			rc = more;
 			break;
 		}
-		if (!more)
-			break;
 		if (!o->csv)
 			sb_addc(&sb, '{');
 		for (size_t i = 0; i < ncols; i++) {
@@ -287,23 +278,44 @@ int scen_export(const struct scen_config *cfg, struct scen_db *db,
 			add_value(&sb, rows, i, cols[i].kind, o->csv);
 		}
 		sb_adds(&sb, o->csv ? "\r\n" : "}\n");
-		n++;
+		++*n;
 		/* a row at a time: memory stays that of the longest row */
 		if (fwrite(sb.buf, 1, sb.len, o->out) != sb.len) {
-			rc = SCEN_EX_IOERR;
+			rc = -1;
 			break;
 		}
 		sb_reset(&sb);
 	}
 	if (!rc && sb.len && fwrite(sb.buf, 1, sb.len, o->out) != sb.len)
-		rc = SCEN_EX_IOERR;	/* the CSV header of no rows */
+		rc = -1;	/* the CSV header of no rows */
+	sb_release(&sb);
+	return rc;
+}
+
+enum scen_err scen_export(const struct scen_config *cfg, struct scen_db *db,
+			  const struct scen_export_opts *o,
+			  struct scen_error *e)
+{
+	enum scen_err rc = check_names(cfg, db, &o->filter, e);
+	if (rc)
+		return rc;
+	struct scen_report *r = scen_report_new(db);
+	/* one snapshot, also for the version counts of --what templates */
+	struct scen_rows *rows = scen_report_begin(r) < 0 ? NULL
+		: scen_report_rows(r, o->what, &o->filter);
+	long n = 0;
+	if (!rows) {
+		scen_report_free(r);
+		return scen_fail(e, SCEN_ERR_IO, "%s", "");
+	}
+	int failed = write_rows(rows, o, &n);
 	if (fflush(o->out) != 0 || ferror(o->out))
-		rc = SCEN_EX_IOERR;
-	if (rc == SCEN_EX_IOERR && ferror(o->out))
-		scen_error("cannot write the export: %s", strerror(errno));
+		rc = scen_fail(e, SCEN_ERR_IO, "cannot write the export: %s",
+			       strerror(errno));
+	else if (failed)
+		rc = scen_fail(e, SCEN_ERR_IO, "%s", "");
 	if (o->rows_written)
 		*o->rows_written = n;
-	sb_release(&sb);
 	scen_rows_free(rows);
 	scen_report_end(r);
 	scen_report_free(r);

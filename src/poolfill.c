@@ -526,14 +526,17 @@ static void print_summary(struct fill *f)
 	fprintf(out, "time: %.1f s\n", scen_now() - f->start);
 }
 
-static int exit_status(const struct fill *f)
+/* How the run ended, as the command tells it: SCEN_ERR_IO on a database
+ * error, SCEN_ERR_UNAVAILABLE when entries were needed and the provider or
+ * every account let none be made, else SCEN_OK (a clean stop). */
+static enum scen_err ended_as(const struct fill *f)
 {
 	if (f->stop == STOP_IO)
-		return SCEN_EX_IOERR;
+		return SCEN_ERR_IO;
 	if ((f->stop == STOP_PROVIDER || f->stop == STOP_NO_ACCOUNT) &&
 	    !f->tally[MADE] && f->needed > 0)
-		return SCEN_EX_UNAVAILABLE;
-	return SCEN_EX_OK;
+		return SCEN_ERR_UNAVAILABLE;
+	return SCEN_OK;
 }
 
 static void say_result(struct fill *f)
@@ -548,7 +551,7 @@ static void say_result(struct fill *f)
 	const char *w = stop_words(f, buf, sizeof buf);
 	if (f->stop == STOP_DONE)
 		w = "done";
-	if (exit_status(f) == SCEN_EX_UNAVAILABLE)
+	if (ended_as(f) == SCEN_ERR_UNAVAILABLE)
 		scen_error("%s; nothing could be made: %ld entries left in "
 			   "%ld combinations", w, left, combos);
 	else
@@ -558,33 +561,32 @@ static void say_result(struct fill *f)
 
 /* ---- the run ----------------------------------------------------------- */
 
-/* flock(2) on "<database>.pool-fill.lock"; -1 and *busy when held. */
-static int take_lock(const char *database, int *busy)
+/* flock(2) on "<database>.pool-fill.lock" into *fd: SCEN_OK, or
+ * SCEN_ERR_TEMPFAIL when another run holds it, SCEN_ERR_IO when it cannot
+ * be opened or locked. */
+static enum scen_err take_lock(const char *database, int *fd,
+			       struct scen_error *e)
 {
 	char *path = xasprintf("%s.pool-fill.lock", database);
-	*busy = 0;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		scen_error("%s: cannot open: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK) {
-			*busy = 1;
-			scen_error("another scen-pool-fill is filling %s "
-				   "(%s is locked); not starting a second run",
-				   database, path);
-		} else {
-			scen_error("%s: cannot lock: %s", path,
-				   strerror(errno));
-		}
-		close(fd);
-		free(path);
-		return -1;
+	enum scen_err rc = SCEN_OK;
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		rc = scen_fail(e, SCEN_ERR_IO, "%s: cannot open: %s", path,
+			       strerror(errno));
+	else if (flock(*fd, LOCK_EX | LOCK_NB) < 0)
+		rc = errno == EWOULDBLOCK
+			? scen_fail(e, SCEN_ERR_TEMPFAIL, "another "
+				    "scen-pool-fill is filling %s (%s is "
+				    "locked); not starting a second run",
+				    database, path)
+			: scen_fail(e, SCEN_ERR_IO, "%s: cannot lock: %s",
+				    path, strerror(errno));
+	if (rc && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
 	}
 	free(path);
-	return fd;
+	return rc;
 }
 
 static int setup(struct fill *f, double now)
@@ -683,18 +685,19 @@ static void run(struct fill *f)
 	progress(f, 1);
 }
 
-/* Takes the lock and the engine, adopts, budgets, runs; the exit status. */
-static int fill_pool(struct fill *f, double now)
+/* Takes the lock and the engine, adopts, budgets, runs; how it ended (as
+ * scen_pool_fill). */
+static enum scen_err fill_pool(struct fill *f, double now,
+			       struct scen_error *e)
 {
-	int busy;
-	f->lock = take_lock(scen_db_path(f->db), &busy);
-	if (f->lock < 0)
-		return busy ? SCEN_EX_TEMPFAIL : SCEN_EX_IOERR;
+	enum scen_err rc = take_lock(scen_db_path(f->db), &f->lock, e);
+	if (rc)
+		return rc;
 	f->ix = scen_index_new(f->cfg);
 	f->q = scen_quota_new(f->cfg, f->db);
 	f->e = scen_engine_new(f->cfg, f->db, f->q, f->ix);
 	if (setup(f, now) < 0)
-		return SCEN_EX_IOERR;
+		return scen_fail(e, SCEN_ERR_IO, "%s", "");
 	char b[32];
 	scen_pool_fmt_calls(b, sizeof b, f->budget);
 	scen_info("plan: %ld entries short in %zu combinations; budget %s "
@@ -706,23 +709,26 @@ static int fill_pool(struct fill *f, double now)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	run(f);
-	int rc = exit_status(f);
+	rc = ended_as(f);
+	if (rc)		/* said with the summary: no message of its own */
+		scen_fail(e, rc, "%s", "");
 	say_result(f);
 	if (scen_verbosity >= 0)
 		print_summary(f);
 	return rc;
 }
 
-/* --dry-run: the plan, and no call. */
-static int dry_run(struct fill *f, double now)
+/* --dry-run: the plan, and no call; SCEN_OK or SCEN_ERR_IO (reported). */
+static enum scen_err dry_run(struct fill *f, double now,
+			     struct scen_error *e)
 {
 	if (scen_pool_plan_pool(f, now) < 0 ||
 	    scen_pool_window_budget(f, now) < 0)
-		return SCEN_EX_IOERR;
+		return scen_fail(e, SCEN_ERR_IO, "%s", "");
 	scen_pool_plan_print(f);
 	scen_pool_window_print(f);
 	scen_pool_plan_print_order(f);
-	return 0;
+	return SCEN_OK;
 }
 
 static void fill_release(struct fill *f)
@@ -743,8 +749,10 @@ static void fill_release(struct fill *f)
 		close(f->lock);
 }
 
-int scen_pool_fill(const struct scen_config *cfg, struct scen_db *db,
-		   const struct scen_pool_opts *o)
+enum scen_err scen_pool_fill(const struct scen_config *cfg,
+			     struct scen_db *db,
+			     const struct scen_pool_opts *o,
+			     struct scen_error *e)
 {
 	struct fill f;
 	memset(&f, 0, sizeof f);
@@ -763,12 +771,12 @@ int scen_pool_fill(const struct scen_config *cfg, struct scen_db *db,
 	f.next_log = f.start + LOG_EVERY_S;
 	double now = scen_now();
 	scen_pool_window_open(&f, now);
-	int rc = scen_pool_plan_design(&f);
+	enum scen_err rc = scen_pool_plan_design(&f, e);
 	if (!rc && scen_pool_plan_demand(&f, now) < 0)
-		rc = SCEN_EX_IOERR;
+		rc = scen_fail(e, SCEN_ERR_IO, "%s", "");
 	if (!rc) {
 		scen_pool_plan_order(&f);
-		rc = o->dry_run ? dry_run(&f, now) : fill_pool(&f, now);
+		rc = o->dry_run ? dry_run(&f, now, e) : fill_pool(&f, now, e);
 	}
 	fill_release(&f);
 	return rc;

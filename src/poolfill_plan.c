@@ -65,16 +65,17 @@ static void next_combo(const struct scen_template *t, uint16_t *idx,
 }
 
 /* Adds every combination of t, in declared order: levels as declared,
- * the last factor fastest, then positions ascending fastest of all. */
-static int add_template(struct fill *f, const struct scen_template *t)
+ * the last factor fastest, then positions ascending fastest of all;
+ * SCEN_OK, or SCEN_ERR_DATA when the design is too large. */
+static enum scen_err add_template(struct fill *f, const struct scen_template *t,
+				  struct scen_error *e)
 {
 	size_t n = design_size(t, MAX_COMBOS - f->ncombos);
-	if (!n) {
-		scen_error("template %s/%s: the design has more than %d "
-			   "combinations; narrow it with --template",
-			   t->experiment->name, t->name, MAX_COMBOS);
-		return -1;
-	}
+	if (!n)
+		return scen_fail(e, SCEN_ERR_DATA, "template %s/%s: the design "
+				 "has more than %d combinations; narrow it "
+				 "with --template", t->experiment->name,
+				 t->name, MAX_COMBOS);
 	XGROW(f->tpls, f->ntpls + 1, f->captpls);
 	struct tstat *ts = &f->tpls[f->ntpls];
 	memset(ts, 0, sizeof *ts);
@@ -101,18 +102,17 @@ static int add_template(struct fill *f, const struct scen_template *t)
 		next_combo(t, idx, &pos);
 	}
 	f->ntpls++;
-	return 0;
+	return SCEN_OK;
 }
 
-int scen_pool_plan_design(struct fill *f)
+enum scen_err scen_pool_plan_design(struct fill *f, struct scen_error *err)
 {
 	const struct scen_config *cfg = f->cfg;
 	const struct scen_pool_opts *o = f->o;
-	if (o->experiment && !scen_config_experiment(cfg, o->experiment)) {
-		scen_error("--experiment '%s': no such experiment in %s",
-			   o->experiment, cfg->path);
-		return SCEN_EX_USAGE;
-	}
+	if (o->experiment && !scen_config_experiment(cfg, o->experiment))
+		return scen_fail(err, SCEN_ERR_USAGE, "--experiment '%s': no "
+				 "such experiment in %s", o->experiment,
+				 cfg->path);
 	for (size_t i = 0; i < cfg->nexperiments; i++) {
 		const struct scen_experiment *e = &cfg->experiments[i];
 		if (o->experiment && strcmp(e->name, o->experiment))
@@ -121,18 +121,18 @@ int scen_pool_plan_design(struct fill *f)
 			const struct scen_template *t = &e->templates[j];
 			if (o->tpl && strcmp(t->name, o->tpl))
 				continue;
-			if (add_template(f, t) < 0)
-				return SCEN_EX_DATAERR;
+			enum scen_err k = add_template(f, t, err);
+			if (k)
+				return k;
 		}
 	}
-	if (!f->ntpls) {
-		scen_error("--template '%s': no such template%s%s in %s",
-			   o->tpl ? o->tpl : "", o->experiment
-			   ? " in experiment " : "", o->experiment
-			   ? o->experiment : "", cfg->path);
-		return SCEN_EX_USAGE;
-	}
-	return 0;
+	if (!f->ntpls)
+		return scen_fail(err, SCEN_ERR_USAGE, "--template '%s': no "
+				 "such template%s%s in %s", o->tpl ? o->tpl
+				 : "", o->experiment ? " in experiment " : "",
+				 o->experiment ? o->experiment : "",
+				 cfg->path);
+	return SCEN_OK;
 }
 
 struct combo *scen_pool_combo(struct fill *f, const uint8_t *key)

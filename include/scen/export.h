@@ -8,6 +8,7 @@
 #include "scen/config.h"
 #include "scen/db.h"
 #include "scen/db_report.h"
+#include "scen/error.h"
 #include "scen/util.h"
 
 struct scen_export_opts {
@@ -19,14 +20,16 @@ struct scen_export_opts {
 };
 
 /*
- * Writes the rows the options select, in constant memory. Returns 0, or an
- * exit status (reported): 64 when the filter names an experiment or
- * template that neither cfg nor the database knows (one known but with no
- * rows yet is no error), 74 when the database or the output fails. In CSV,
- * text fields go through scen_csv_text.
+ * Writes the rows the options select, in constant memory. Returns SCEN_OK,
+ * or fills e and returns: SCEN_ERR_USAGE when the filter names an
+ * experiment or template that neither cfg nor the database knows (one
+ * known but with no rows yet is no error); SCEN_ERR_IO when the database
+ * (its message already said, e's empty) or the output fails. In CSV, text
+ * fields go through scen_csv_text.
  */
-int scen_export(const struct scen_config *cfg, struct scen_db *db,
-		const struct scen_export_opts *o);
+enum scen_err scen_export(const struct scen_config *cfg, struct scen_db *db,
+			  const struct scen_export_opts *o,
+			  struct scen_error *e);
 
 /* Appends one CSV field (RFC 4180): quoted when it holds a comma, a double
  * quote, CR or LF, with its double quotes doubled. */

@@ -8,6 +8,7 @@
 
 #include "scen/config.h"
 #include "scen/db.h"
+#include "scen/error.h"
 
 struct scen_pool_opts {
 	const char *experiment;	/* NULL: every experiment */
@@ -29,14 +30,19 @@ int scen_pool_parse_until(const char *s);
 /*
  * Runs one pool fill (or prints its plan with dry_run) for the config's
  * templates narrowed by o. Holds flock(2) on "<database>.pool-fill.lock"
- * while it works. Returns the exit status: 0 when the pool is full or the
- * run stopped cleanly at a limit (budget, --max-calls, --until, the end of
- * the quota day, a signal); 64 when --experiment or --template names
- * nothing; 69 when entries were needed but the provider or every account
- * was unavailable, so nothing could be made; 74 on a database or output
- * error; 75 when another run holds the lock.
+ * while it works. Returns SCEN_OK when the pool is full or the run stopped
+ * cleanly at a limit (budget, --max-calls, --until, the end of the quota
+ * day, a signal). Else fills e and returns: SCEN_ERR_USAGE when
+ * --experiment or --template names nothing; SCEN_ERR_DATA when a design is
+ * too large; SCEN_ERR_UNAVAILABLE when entries were needed but the
+ * provider or every account was unavailable, so nothing could be made
+ * (said with the summary: e's message is empty); SCEN_ERR_IO on a
+ * database error (said where it was found: empty) or when the lock cannot
+ * be taken; SCEN_ERR_TEMPFAIL when another run holds the lock.
  */
-int scen_pool_fill(const struct scen_config *cfg, struct scen_db *db,
-		   const struct scen_pool_opts *o);
+enum scen_err scen_pool_fill(const struct scen_config *cfg,
+			     struct scen_db *db,
+			     const struct scen_pool_opts *o,
+			     struct scen_error *e);
 
 #endif

@@ -122,9 +122,9 @@ struct fill {
 /* ---- the plan (poolfill_plan.c) --------------------------------------- */
 
 /* Adds every combination of the templates that f->o names, in declared
- * order; 0, or an exit status after reporting (64: names nothing, 65: a
- * design too large). */
-int scen_pool_plan_design(struct fill *f);
+ * order. SCEN_OK, or fills e and returns SCEN_ERR_USAGE (--experiment or
+ * --template names nothing) or SCEN_ERR_DATA (a design too large). */
+enum scen_err scen_pool_plan_design(struct fill *f, struct scen_error *e);
 /* Requests per combination over the last f->o->days days; 0 or -1. */
 int scen_pool_plan_demand(struct fill *f, double now);
 /* Sets the fill order: most requested first, ties in declared order. */

@@ -11,9 +11,11 @@
 
 #include "scen/config.h"
 #include "scen/db.h"
+#include "scen/error.h"
 #include "scen/util.h"
 
-/* Monitoring plugin levels; also the exit status of --check. */
+/* Monitoring plugin levels; also the exit status of --check (0 to 3, not
+ * sysexits(3)). */
 enum scen_level {
 	SCEN_LEVEL_OK = 0,
 	SCEN_LEVEL_WARNING = 1,
@@ -39,13 +41,21 @@ struct scen_stats_opts {
 };
 
 /*
- * Collects the figures in one read snapshot and writes them as o asks.
- * Returns the exit status: with SCEN_STATS_CHECK the alert level (0 to 2,
- * 3 when the figures cannot be read); else 0, 65 when --verify found a
- * problem, or 74 when the database or the output fails.
+ * Collects the figures in one read snapshot and writes them as o asks (or
+ * runs --verify). Sets *level to what --check reports, whatever the
+ * format: the highest level of the alerts (with --verify, CRITICAL when a
+ * problem was found), or SCEN_LEVEL_UNKNOWN when the figures or the checks
+ * could not be read or written. Returns SCEN_OK, or fills e and returns
+ * SCEN_ERR_DATA when --verify found a problem (its report says which),
+ * SCEN_ERR_IO when the database or the output fails; the failure was said
+ * where it was found, so e's message is empty. Under --check the command
+ * exits with *level (the monitoring convention, scen-cache-stats(1)),
+ * else with the status of the error's kind.
  */
-int scen_cache_stats(const struct scen_config *cfg, struct scen_db *db,
-		     const struct scen_stats_opts *o);
+enum scen_err scen_cache_stats(const struct scen_config *cfg,
+			       struct scen_db *db,
+			       const struct scen_stats_opts *o,
+			       enum scen_level *level, struct scen_error *e);
 
 /* The p-quantile (0 < p <= 1) of v by the nearest-rank method; sorts v.
  * NaN when n is 0. */

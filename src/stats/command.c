@@ -30,8 +30,18 @@ static void on_check(void *ctx, const char *name, const char *what,
 	}
 }
 
-static int verify(const struct scen_config *cfg, struct scen_db *db,
-		  const struct scen_stats_opts *o, struct strbuf *sb)
+/* The figures or the checks could not be read or written: --check says
+ * UNKNOWN; the failure was said where it was found. */
+static enum scen_err unknown(enum scen_level *level, struct scen_error *e)
+{
+	*level = SCEN_LEVEL_UNKNOWN;
+	return scen_fail(e, SCEN_ERR_IO, "%s", "");
+}
+
+/* --verify into sb; as scen_cache_stats. */
+static enum scen_err verify(const struct scen_config *cfg, struct scen_db *db,
+			    const struct scen_stats_opts *o, struct strbuf *sb,
+			    enum scen_level *level, struct scen_error *e)
 {
 	struct scen_report *r = scen_report_new(db);
 	struct verify_ctx v = {sb};
@@ -52,20 +62,18 @@ static int verify(const struct scen_config *cfg, struct scen_db *db,
 		scen_report_end(r);
 	}
 	scen_report_free(r);
-	int rc;
-	if (problems < 0) {
-		rc = check_mode ? SCEN_LEVEL_UNKNOWN : SCEN_EX_IOERR;
-		if (check_mode)
-			sb_adds(sb,
-				"SCEN UNKNOWN - the checks could not run\n");
-	} else if (check_mode) {
-		rc = problems ? SCEN_LEVEL_CRITICAL : SCEN_LEVEL_OK;
+	enum scen_err rc = SCEN_OK;
+	*level = problems ? SCEN_LEVEL_CRITICAL : SCEN_LEVEL_OK;
+	if (problems < 0)
+		rc = unknown(level, e);
+	else if (problems)	/* the report says which */
+		rc = scen_fail(e, SCEN_ERR_DATA, "%s", "");
+	if (check_mode && problems < 0)
+		sb_adds(sb, "SCEN UNKNOWN - the checks could not run\n");
+	else if (check_mode)
 		sb_addf(sb, "SCEN %s - verify: %ld problem%s\n",
-			scen_level_name((enum scen_level)rc), problems,
+			scen_level_name(*level), problems,
 			problems == 1 ? "" : "s");
-	} else {
-		rc = problems ? SCEN_EX_DATAERR : 0;
-	}
 	sb_add(sb, lines.buf, lines.len);
 	if (!check_mode && problems >= 0)
 		sb_addf(sb, "%ld problem%s found\n", problems,
@@ -110,53 +118,53 @@ static int write_html(const struct stats *s, const char *path, FILE *out)
 	return rc;
 }
 
-int scen_cache_stats(const struct scen_config *cfg, struct scen_db *db,
-		     const struct scen_stats_opts *o)
+/* Reads the figures into s in one snapshot, judges the alerts and gives
+ * the advice; 0, or -1 (reported). */
+static int read_figures(struct stats *s, struct scen_db *db,
+			const struct scen_stats_opts *o)
 {
-	int check_mode = o->format == SCEN_STATS_CHECK;
-	struct strbuf sb;
-	int rc = 0;
-	sb_init(&sb);
-	if (o->verify) {
-		rc = verify(cfg, db, o, &sb);
-		if (write_all(o->out, &sb) < 0 && !rc)
-			rc = check_mode ? SCEN_LEVEL_UNKNOWN : SCEN_EX_IOERR;
-		sb_release(&sb);
-		return rc;
-	}
-
-	struct stats s;
-	memset(&s, 0, sizeof s);
-	s.cfg = cfg;
-	s.dbpath = scen_db_path(db);
-	s.now = scen_now();
-	s.nwin = isnan(o->since) ? W_SINCE : W_MAX;
+	s->dbpath = scen_db_path(db);
+	s->now = scen_now();
+	s->nwin = isnan(o->since) ? W_SINCE : W_MAX;
 	for (int i = 0; i < W_MAX; i++)
-		scen_map_init(&s.w[i].c);
-	scen_map_init(&s.misses);
-	if (s.nwin == W_MAX) {
-		s.w[W_SINCE].from = o->since;
-		s.w[W_SINCE].to = s.now;
+		scen_map_init(&s->w[i].c);
+	scen_map_init(&s->misses);
+	if (s->nwin == W_MAX) {
+		s->w[W_SINCE].from = o->since;
+		s->w[W_SINCE].to = s->now;
 	}
-	s.widest = W_WEEK;
+	s->widest = W_WEEK;
 
 	struct scen_report *r = scen_report_new(db);
-	int ok = scen_report_begin(r) == 0 && stats_collect(&s, r) == 0;
+	int ok = scen_report_begin(r) == 0 && stats_collect(s, r) == 0;
 	if (ok) {
-		stats_judge_alerts(&s);
-		ok = stats_give_advice(&s, r) == 0;
+		stats_judge_alerts(s);
+		ok = stats_give_advice(s, r) == 0;
 	}
 	scen_report_end(r);
 	scen_report_free(r);
-	if (!ok) {
-		if (check_mode)
+	return ok ? 0 : -1;
+}
+
+/* The figures in the format o asks, and the HTML page; as
+ * scen_cache_stats. */
+static enum scen_err figures(const struct scen_config *cfg,
+			     struct scen_db *db,
+			     const struct scen_stats_opts *o,
+			     enum scen_level *level, struct scen_error *e)
+{
+	struct stats s;
+	memset(&s, 0, sizeof s);
+	s.cfg = cfg;
+	if (read_figures(&s, db, o) < 0) {
+		if (o->format == SCEN_STATS_CHECK)
 			fputs("SCEN UNKNOWN - the figures could not be read\n",
 			      o->out);
 		stats_release(&s);
-		sb_release(&sb);
-		return check_mode ? SCEN_LEVEL_UNKNOWN : SCEN_EX_IOERR;
+		return unknown(level, e);
 	}
-
+	struct strbuf sb;
+	sb_init(&sb);
 	switch (o->format) {
 	case SCEN_STATS_TABLE:
 		stats_table(&sb, &s);
@@ -169,18 +177,35 @@ int scen_cache_stats(const struct scen_config *cfg, struct scen_db *db,
 		break;
 	case SCEN_STATS_CHECK:
 		stats_check(&sb, &s);
-		rc = (int)s.level;
 		break;
 	case SCEN_STATS_NONE:
 		break;
 	}
+	enum scen_err rc = SCEN_OK;
+	*level = s.level;
 	if (o->html && write_html(&s, o->html, o->out) < 0)
-		rc = check_mode ? SCEN_LEVEL_UNKNOWN : SCEN_EX_IOERR;
+		rc = unknown(level, e);
 	if (sb.len && write_all(o->out, &sb) < 0) {
 		scen_error("cannot write: %s", strerror(errno));
-		rc = check_mode ? SCEN_LEVEL_UNKNOWN : SCEN_EX_IOERR;
+		rc = unknown(level, e);
 	}
 	stats_release(&s);
+	sb_release(&sb);
+	return rc;
+}
+
+enum scen_err scen_cache_stats(const struct scen_config *cfg,
+			       struct scen_db *db,
+			       const struct scen_stats_opts *o,
+			       enum scen_level *level, struct scen_error *e)
+{
+	if (!o->verify)
+		return figures(cfg, db, o, level, e);
+	struct strbuf sb;
+	sb_init(&sb);
+	enum scen_err rc = verify(cfg, db, o, &sb, level, e);
+	if (write_all(o->out, &sb) < 0 && !rc)
+		rc = unknown(level, e);
 	sb_release(&sb);
 	return rc;
 }
