@@ -78,8 +78,8 @@ is "--verify after the replay" "$?:$(tail -n 1 v.out)" "0:0 problems found"
 } >in4
 SCEN_DB_FAIL_AFTER=1 scen-serve-stdin --ordered <in4 >out4 2>err4
 is "--ordered: exit 0" "$?" 0
-is "--ordered: input order" "$(j 'r["id"]' out4 | tr '\n' ' ')" \
-	"o10 o11 o12 o13 o14 o15 o16 o17 9 o-miss o20 o21 o22 o23 o24 o25 o26 o27 "
+is "--ordered: input order" "$(j 'r["id"] or "line %d" % r["line"]' out4 | tr '\n' ' ')" \
+	"o10 o11 o12 o13 o14 o15 o16 o17 line 9 o-miss o20 o21 o22 o23 o24 o25 o26 o27 "
 is "--ordered: the ids of all lines" "$(wc -l <out4)" 18
 is "--ordered: spooled" "$(grep -c '"type":"serving"' scen.db.spool)" 16
 scen-serve-stdin </dev/null >/dev/null 2>&1
