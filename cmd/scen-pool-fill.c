@@ -6,6 +6,7 @@
 
 #include "scen/cli.h"
 #include "scen/poolfill.h"
+#include "scen/spool.h"
 
 enum { DAYS, DRY_RUN, EXPERIMENT, MAX_CALLS, TEMPLATE, UNTIL };
 
@@ -95,11 +96,12 @@ int main(int argc, char **argv)
 	if (o.dry_run) {
 		int ro = access(cfg->database, F_OK) == 0;
 		db = scen_db_open(cfg->database, ro ? SCEN_DB_READONLY : 0,
-				  &rc);
+				  &e);
 		if (!db) {
 			scen_config_free(cfg);
-			return rc;
+			return scen_err_report(&e);
 		}
+		scen_spool_start(db, ro);
 	}
 	o.progress = isatty(STDERR_FILENO);
 	rc = scen_pool_fill(cfg, db, &o, &e) ? scen_err_report(&e) : 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scen/spool.h"
 #include "scen/util.h"
 
 enum {
@@ -405,15 +406,15 @@ enum scen_err scen_cli_open(const struct scen_cli *cli, int flags,
 	}
 	if (flags & SCEN_CLI_NO_DB)
 		return SCEN_OK;
-	int code;
-	*db = scen_db_open((*cfg)->database,
-			   flags & SCEN_CLI_READONLY ? SCEN_DB_READONLY : 0,
-			   &code);
+	int ro = flags & SCEN_CLI_READONLY;
+	struct scen_error oe;
+	*db = scen_db_open((*cfg)->database, ro ? SCEN_DB_READONLY : 0, &oe);
 	if (!*db) {	/* said */
 		scen_config_free(*cfg);
 		*cfg = NULL;
-		return scen_fail(e, scen_err_from_exit(code), "%s", "");
+		return scen_fail(e, oe.kind, "%s", "");
 	}
+	scen_spool_start(*db, ro);
 	return SCEN_OK;
 }
 

@@ -41,10 +41,7 @@ static const char *const rstmt_sql[RS_COUNT] = {
 		" count(*) FILTER (WHERE state = 'running'),"
 		" coalesce(min(created_at) FILTER (WHERE state = 'queued'), 0)"
 		" FROM jobs WHERE state IN ('queued', 'running')",
-	[RS_ACCOUNT] = "SELECT cooldown_until, set_aside_until, breaker,"
-		" failures, opened_at, day_remaining, day_seen_at,"
-		" day_reset_at, tok_remaining, tok_seen_at, tok_reset_at,"
-		" key_fp, key_verdict, key_verdict_at"
+	[RS_ACCOUNT] = "SELECT " SCEN_DB_ACCOUNT_COLUMNS
 		" FROM accounts WHERE name = ?1",
 	/* calls_account_at; the same rules as quota.c's budget */
 	[RS_USAGE] = "SELECT"
@@ -273,23 +270,8 @@ int scen_report_account(struct scen_report *r, const char *name,
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	int found = rc == SQLITE_ROW;
-	if (found) {
-		a->cooldown_until = sqlite3_column_double(st, 0);
-		a->set_aside_until = sqlite3_column_double(st, 1);
-		snprintf(a->breaker, sizeof a->breaker, "%s",
-			 col_text(st, 2));
-		a->failures = (long)sqlite3_column_int64(st, 3);
-		a->opened_at = sqlite3_column_double(st, 4);
-		a->has_day = sqlite3_column_type(st, 5) != SQLITE_NULL;
-		a->day_remaining = (long)sqlite3_column_int64(st, 5);
-		a->day_seen_at = sqlite3_column_double(st, 6);
-		a->day_reset_at = sqlite3_column_double(st, 7);
-		a->has_tok = sqlite3_column_type(st, 8) != SQLITE_NULL;
-		a->tok_remaining = (long)sqlite3_column_int64(st, 8);
-		a->tok_seen_at = sqlite3_column_double(st, 9);
-		a->tok_reset_at = sqlite3_column_double(st, 10);
-		scen_db_col_key_verdict(st, 11, a);
-	}
+	if (found)
+		scen_db_account_decode(st, 0, a);
 	if (loop_end(r, st, rc) < 0)
 		return -1;
 	return found;

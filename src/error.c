@@ -51,14 +51,6 @@ int scen_err_exit(enum scen_err kind)
 	return known(kind) ? kinds[kind].exit_status : SCEN_EX_SOFTWARE;
 }
 
-enum scen_err scen_err_from_exit(int status)
-{
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		if (kinds[k].exit_status == status)
-			return (enum scen_err)k;
-	return SCEN_ERR_SOFTWARE;
-}
-
 int scen_err_report(const struct scen_error *e)
 {
 	if (e->kind != SCEN_OK && e->msg[0])

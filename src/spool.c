@@ -690,3 +690,18 @@ out:
 	free(path);
 	return rc;
 }
+
+void scen_spool_start(struct scen_db *db, int readonly)
+{
+	if (!readonly) {
+		scen_spool_replay(db);
+		return;
+	}
+	char *spool = xasprintf("%s.spool", scen_db_path(db));
+	if (access(spool, F_OK) == 0)
+		scen_warn("%s holds servings not yet in the database (spooled "
+			  "while it could not be written); the next "
+			  "scen-serve-stdin, scen-gen or scen-pool-fill adds "
+			  "them", spool);
+	free(spool);
+}

@@ -303,12 +303,15 @@ static double real_now(void)
 
 static double clock_scale = -1, clock_epoch;
 
+/* The clock's test hooks (util.h), in a test build only: an installed
+ * scen keeps real time, whatever its environment says. */
 static void clock_init(void)
 {
-	const char *s = getenv("SCEN_CLOCK_SCALE");
-	const char *e = getenv("SCEN_CLOCK_EPOCH");
 	clock_scale = 1;
 	clock_epoch = 0;
+#ifdef SCEN_TEST_HOOKS
+	const char *s = getenv("SCEN_CLOCK_SCALE");
+	const char *e = getenv("SCEN_CLOCK_EPOCH");
 	if (s && *s) {
 		char *end;
 		double k = strtod(s, &end);
@@ -317,6 +320,7 @@ static void clock_init(void)
 	}
 	if (clock_scale != 1)
 		clock_epoch = e && *e ? strtod(e, NULL) : real_now();
+#endif
 }
 
 double scen_clock_scale(void)

@@ -17,7 +17,7 @@ if [ "${1:-}" = --sanitize ]; then
 	san=$2
 	shift 2
 fi
-B=${1:-build}
+B=${1:-build-test}
 pat=${2:-}
 top=$(cd "$(dirname "$0")/.." && pwd)
 abs() { case $1 in /*) echo "$1" ;; *) echo "$top/$1" ;; esac; }

@@ -82,7 +82,8 @@ enum {
 	SCEN_CLI_READONLY = 2,	/* open the database read-only */
 	SCEN_CLI_NO_DB = 4,
 };
-/* Loads the config and opens the database (unless SCEN_CLI_NO_DB).
+/* Loads the config and opens the database (unless SCEN_CLI_NO_DB), then
+ * replays its spool, or when read-only warns of one (scen_spool_start).
  * Returns SCEN_OK, or the kind of failure in e (its details are already
  * reported: e's message is empty), with nothing left open. */
 enum scen_err scen_cli_open(const struct scen_cli *cli, int flags,

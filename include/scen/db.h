@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "scen/config.h"
+#include "scen/error.h"
 #include "scen/index.h"
 #include "scen/request.h"
 #include "scen/util.h"
@@ -25,9 +26,11 @@ enum { SCEN_DB_READONLY = 1 };
 
 /*
  * Opens (creating it 0600 when missing, unless read-only) and migrates the
- * database. On error prints why, naming the file, and returns NULL with
- * *exit_code set (74 for I/O and corruption, 65 for a SQLite file that is
- * not scen's, 78 for a schema from a newer scen).
+ * database. On error prints why, naming the file, as it finds it, and
+ * returns NULL with err (when not NULL) of kind SCEN_ERR_IO (I/O),
+ * SCEN_ERR_DAMAGED (the quick check failed), SCEN_ERR_NOT_SCEN (a SQLite
+ * file that is not scen's) or SCEN_ERR_CONFIG (a schema from a newer
+ * scen), its message empty: said already.
  *
  * A file is scen's when its application_id is SCEN_DB_APPLICATION_ID, or
  * (made before the mark) when its user_version is set and it holds scen's
@@ -36,9 +39,8 @@ enum { SCEN_DB_READONLY = 1 };
  * other is refused before anything is written to it or beside it.
  *
  * A read-write open checks the file's structure first (PRAGMA
- * quick_check, for files up to SCEN_DB_QUICK_CHECK_MAX bytes) and then
- * replays the spool "<path>.spool" that a process left when it could not
- * write the database (see spool.h).
+ * quick_check, for files up to SCEN_DB_QUICK_CHECK_MAX bytes). It does
+ * not replay the spool: the command's start-up does (scen_spool_start).
  *
  * A read-only open creates no file when the process may not write both
  * the database and its folder: it reads the -wal and -shm files that a
@@ -46,12 +48,15 @@ enum { SCEN_DB_READONLY = 1 };
  * (SQLite's immutable mode, which takes no locks: a writer that starts
  * during such a read is not guarded against).
  *
- * Testing aids, read at a read-write open: SCEN_DB_MAX_PAGES=N caps the
- * database at N pages (PRAGMA max_page_count; never below its size), so
- * that it fills up; SCEN_DB_FAIL_AFTER=N makes every scen_db_commit after
- * the first N fail as if the database had turned read-only.
+ * Testing aids, in a test build only (compiled with SCEN_TEST_HOOKS, as
+ * make check does; see the Makefile), read at a read-write open:
+ * SCEN_DB_MAX_PAGES=N caps the database at N pages (PRAGMA
+ * max_page_count; never below its size), so that it fills up;
+ * SCEN_DB_FAIL_AFTER=N makes every scen_db_commit after the first N fail
+ * as if the database had turned read-only.
  */
-struct scen_db *scen_db_open(const char *path, int flags, int *exit_code);
+struct scen_db *scen_db_open(const char *path, int flags,
+			     struct scen_error *err);
 void scen_db_close(struct scen_db *db);
 int scen_db_schema_version(void);
 const char *scen_db_path(const struct scen_db *db);
@@ -171,12 +176,28 @@ struct scen_serving {
  * count is written at commit). */
 int scen_db_insert_serving(struct scen_db *db, const struct scen_serving *s);
 
+/* One serving as a spool holds it (spool.h): its scenario named by sid,
+ * the strings borrowed. */
+struct scen_spooled {
+	const char *request_id;
+	const char *session;
+	const char *experiment, *template_name, *version;
+	const char *factors;		/* canonical JSON object, as text */
+	int has_position;
+	long position;
+	const char *tier;
+	double similarity;
+	const char *scenario_sid;	/* what a replay goes by */
+	int64_t scenario;		/* its row id when spooled */
+	const char *account;		/* NULL when none */
+	double latency_ms, served_at;
+	int forced_fresh;
+};
 /* Replaying a spool (spool.c), in a write transaction. Each record's uid
  * is kept in spool_replayed, so a record is added once however often it
  * is replayed. Return 1 added, 0 added before, -1 error (reported), and
  * for a serving SCEN_DB_DAMAGED when its scenario is not in the
  * database. */
-struct scen_spooled;
 int scen_db_replay_serving(struct scen_db *db, const char *uid,
 			   const struct scen_spooled *r);
 int scen_db_replay_count(struct scen_db *db, const char *uid, int64_t hour,
@@ -213,11 +234,17 @@ int scen_db_account_get(struct scen_db *db, const char *name,
 			struct scen_acct_state *st);
 int scen_db_account_put(struct scen_db *db, const char *name,
 			const struct scen_acct_state *st);
-/* For db_report.c: reads key_fp, key_verdict and key_verdict_at from
- * columns col, col + 1 and col + 2 of st's current row into a. */
+/* The accounts table's columns that scen_db_account_decode reads, in its
+ * order, for a SELECT (db_report.c's too). */
+#define SCEN_DB_ACCOUNT_COLUMNS "cooldown_until, set_aside_until, breaker," \
+	" failures, opened_at, day_remaining, day_seen_at, day_reset_at," \
+	" tok_remaining, tok_seen_at, tok_reset_at, lim_rpm, lim_rpd," \
+	" lim_tpm, key_fp, key_verdict, key_verdict_at"
+/* Reads an account row into a: the SCEN_DB_ACCOUNT_COLUMNS of st's current
+ * row, from column col on. */
 struct sqlite3_stmt;
-void scen_db_col_key_verdict(struct sqlite3_stmt *st, int col,
-			     struct scen_acct_state *a);
+void scen_db_account_decode(struct sqlite3_stmt *st, int col,
+			    struct scen_acct_state *a);
 
 /* Calls of one account in the ledger (429s excluded: they cost nothing). */
 struct scen_usage {

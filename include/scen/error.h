@@ -48,9 +48,6 @@ const char *scen_err_name(enum scen_err kind);
 /* The exit status of a kind (sysexits(3)): the one place that maps
  * them. */
 int scen_err_exit(enum scen_err kind);
-/* The first kind whose exit status is status (SCEN_ERR_SOFTWARE when
- * none): for callers of functions that still return an exit status. */
-enum scen_err scen_err_from_exit(int status);
 /* At a command's edge: prints e's message, if any, through scen_error
  * and returns the exit status of its kind (0 for SCEN_OK). */
 int scen_err_report(const struct scen_error *e);

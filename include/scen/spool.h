@@ -1,32 +1,17 @@
 /* spool.h — the journal of servings that scen-serve-stdin could not write
  * to its database (a full disk, a database turned read-only):
  * "<database>.spool", JSON lines, each batch fsync'd before the answers it
- * backs are written, replayed into the database by the next read-write
- * open. */
+ * backs are written, replayed into the database by the next command that
+ * starts to write it (scen_spool_start). */
 #ifndef SCEN_SPOOL_H
 #define SCEN_SPOOL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct scen_db;
+#include "scen/db.h"
 
-/* One serving as spooled; the strings are borrowed. */
-struct scen_spooled {
-	const char *request_id;
-	const char *session;
-	const char *experiment, *template_name, *version;
-	const char *factors;		/* canonical JSON object, as text */
-	int has_position;
-	long position;
-	const char *tier;
-	double similarity;
-	const char *scenario_sid;	/* what a replay goes by */
-	int64_t scenario;		/* its row id when spooled */
-	const char *account;		/* NULL when none */
-	double latency_ms, served_at;
-	int forced_fresh;
-};
+/* struct scen_spooled, one serving as spooled: see db.h. */
 
 struct scen_spool;
 
@@ -86,5 +71,13 @@ void scen_spool_rewind(struct scen_spool *sp);
  * was kept.
  */
 long scen_spool_replay(struct scen_db *db);
+
+/*
+ * What a command does with the spool at its start, right after it opened
+ * db: a read-write open replays it (scen_spool_replay); a read-only one
+ * only warns that it waits for the next writer. Opening the database does
+ * neither (scen_db_open): its start-up owns the spool.
+ */
+void scen_spool_start(struct scen_db *db, int readonly);
 
 #endif

@@ -68,10 +68,12 @@ void scen_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * The clock. Every module reads time through scen_now() (seconds since the
- * epoch, fractional). For tests and benchmarks, SCEN_CLOCK_SCALE=K makes
- * time run K times faster from SCEN_CLOCK_EPOCH (a real epoch second, the
- * same for every process of a test), so that minutes of quota windows pass
- * in seconds; the fake provider reads the same variables.
+ * epoch, fractional). In a test build (compiled with SCEN_TEST_HOOKS, as
+ * the tests and benchmarks are; see the Makefile), SCEN_CLOCK_SCALE=K
+ * makes time run K times faster from SCEN_CLOCK_EPOCH (a real epoch
+ * second, the same for every process of a test), so that minutes of quota
+ * windows pass in seconds; the fake provider reads the same variables.
+ * Other builds read neither.
  */
 double scen_now(void);
 double scen_clock_scale(void);

@@ -123,8 +123,8 @@ int main(void)
 		return 1;
 	close(fd);
 	unlink(path);
-	int code;
-	struct scen_db *db = scen_db_open(path, 0, &code);
+	struct scen_error oe;
+	struct scen_db *db = scen_db_open(path, 0, &oe);
 	if (!db)
 		return 1;
 	scen_db_begin(db);
@@ -145,7 +145,7 @@ int main(void)
 	scen_db_close(db);
 	long before = rss_kb();
 	t = now_s();
-	db = scen_db_open(path, 0, &code);
+	db = scen_db_open(path, 0, &oe);
 	struct scen_index *ix = scen_index_new(cfg);
 	scen_db_load_index(db, cfg, ix);
 	double load = now_s() - t;

@@ -6,7 +6,7 @@
 # serving them would have written.
 # usage: tests/bench/bench_stats.sh [BUILD_DIR]
 # BENCH_DIR keeps the database between runs (it is made once per size).
-B=${1:-build}
+B=${1:-${SCEN_BUILD:-build-test}}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 case $B in /*) ;; *) B=$top/$B ;; esac
 N=${BENCH_SERVINGS:-1000000}

@@ -2,7 +2,7 @@
 # make bench: runs every benchmark under tests/bench and prints its figures.
 # Benchmarks print figures; they assert nothing (timing is not a test).
 # usage: tests/bench/run-bench.sh BUILD_DIR [pattern]
-B=${1:-build}
+B=${1:-build-test}
 pat=${2:-}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 case $B in /*) ;; *) B=$top/$B ;; esac

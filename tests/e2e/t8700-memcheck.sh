@@ -10,7 +10,7 @@ if [ -z "${SCEN_VALGRIND_DIR:-}" ]; then
 	export SCEN_VALGRIND_DIR
 	_vg_own=1
 fi
-_b=${SCEN_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
+_b=${SCEN_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build-test}
 if grep -q __asan_init "$_b/bin/scen-serve-stdin" 2>/dev/null; then
 	echo "1..0 # SKIP memcheck cannot watch a sanitizer build"
 	exit 0

@@ -3,8 +3,16 @@
 # assertions. Source it first thing: . "$(dirname "$0")/../lib/test-lib.sh"
 set -u
 SCEN_TOP=${SCEN_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
-SCEN_BUILD=${SCEN_BUILD:-$SCEN_TOP/build}
+SCEN_BUILD=${SCEN_BUILD:-$SCEN_TOP/build-test}
 PATH=$SCEN_BUILD/bin:$PATH
+# the tests drive time and the database through the test hooks, which only
+# a test build holds (see the Makefile): a build without them would fail
+# them for no reason of their own
+if ! grep -q SCEN_CLOCK_SCALE "$SCEN_BUILD/bin/scen-gen" 2>/dev/null; then
+	echo "Bail out! $SCEN_BUILD/bin/scen-gen is missing or not a test build" \
+		"(no test hooks): make B=build-test all"
+	exit 1
+fi
 if [ -n "${SCEN_VALGRIND_DIR:-}" ]; then
 	# make check-valgrind: every command under memcheck, a report each
 	mkdir -p "$SCEN_VALGRIND_DIR/bin"

@@ -90,14 +90,20 @@ static char *query_text(struct scen_db *db, const char *sql)
 	return v;
 }
 
-static struct scen_db *open_quiet(const char *path, int flags, int *code,
-				  char **err)
+/* Opens path, the messages caught in *err and the kind of failure (or
+ * SCEN_OK) in *kind. */
+static struct scen_db *open_quiet(const char *path, int flags,
+				  enum scen_err *kind, char **err)
 {
 	struct scen_db *db;
+	struct scen_error e = {.kind = SCEN_ERR_SOFTWARE};
 
 	capture_start();
-	db = scen_db_open(path, flags, code);
+	db = scen_db_open(path, flags, &e);
 	*err = capture_end();
+	*kind = e.kind;
+	/* details are said as they are found: the message stays empty */
+	assert_string_equal(e.msg, "");
 	return db;
 }
 
@@ -106,13 +112,13 @@ static void test_fresh_database(void **state)
 	char *path = path_for("fresh.db"), *err, *mode;
 	struct scen_db *db;
 	struct stat st;
-	int code = -1;
+	enum scen_err kind = SCEN_ERR_SOFTWARE;
 	mode_t old = umask(0);	/* the mode must not depend on the umask */
 
-	db = open_quiet(path, 0, &code, &err);
+	db = open_quiet(path, 0, &kind, &err);
 	umask(old);
 	assert_non_null(db);
-	assert_int_equal(code, 0);
+	assert_int_equal(kind, SCEN_OK);
 	assert_string_equal(err, "");
 	assert_string_equal(scen_db_path(db), path);
 	assert_true(scen_db_schema_version() >= 1);
@@ -143,10 +149,10 @@ static void test_wal_file_private(void **state)
 	struct scen_db *db;
 	struct scen_acct_state a;
 	struct stat st;
-	int code;
+	enum scen_err kind;
 	mode_t old = umask(0);
 
-	db = open_quiet(path, 0, &code, &err);
+	db = open_quiet(path, 0, &kind, &err);
 	assert_non_null(db);
 	assert_int_equal(scen_db_begin(db), 0);
 	assert_int_equal(scen_db_account_get(db, "groq-a", &a), 0);
@@ -165,9 +171,9 @@ static void test_reopen_keeps_data(void **state)
 	char *path = path_for("keep.db"), *err;
 	struct scen_db *db;
 	struct scen_acct_state a, b;
-	int code;
+	enum scen_err kind;
 
-	db = open_quiet(path, 0, &code, &err);
+	db = open_quiet(path, 0, &kind, &err);
 	assert_non_null(db);
 	free(err);
 	assert_int_equal(scen_db_begin(db), 0);
@@ -194,9 +200,9 @@ static void test_reopen_keeps_data(void **state)
 	assert_int_equal(scen_db_commit(db), 0);
 	scen_db_close(db);
 
-	db = open_quiet(path, 0, &code, &err);
+	db = open_quiet(path, 0, &kind, &err);
 	assert_non_null(db);
-	assert_int_equal(code, 0);
+	assert_int_equal(kind, SCEN_OK);
 	assert_string_equal(err, "");
 	free(err);
 	assert_int_equal(scen_db_account_get(db, "groq-a", &b), 0);
@@ -220,9 +226,9 @@ static void test_reopen_keeps_data(void **state)
 	scen_db_close(db);
 
 	/* read-only sees the same */
-	db = open_quiet(path, SCEN_DB_READONLY, &code, &err);
+	db = open_quiet(path, SCEN_DB_READONLY, &kind, &err);
 	assert_non_null(db);
-	assert_int_equal(code, 0);
+	assert_int_equal(kind, SCEN_OK);
 	assert_int_equal(scen_db_account_get(db, "groq-a", &b), 0);
 	assert_int_equal(b.failures, 3);
 	assert_int_equal(query_int(db, "SELECT count(*) FROM calls"), 1);
@@ -236,9 +242,9 @@ static void test_rollback_keeps_nothing(void **state)
 {
 	char *path = path_for("rollback.db"), *err;
 	struct scen_db *db;
-	int code;
+	enum scen_err kind;
 
-	db = open_quiet(path, 0, &code, &err);
+	db = open_quiet(path, 0, &kind, &err);
 	assert_non_null(db);
 	assert_int_equal(scen_db_begin(db), 0);
 	scen_db_count(db, "call.ok", 7);
@@ -261,9 +267,10 @@ static void test_newer_schema_refused(void **state)
 	char *path = path_for("newer.db"), *err, *sql;
 	struct scen_db *db;
 	sqlite3 *h;
-	int code = 0, newer = scen_db_schema_version() + 1;
+	enum scen_err kind = SCEN_OK;
+	int newer = scen_db_schema_version() + 1;
 
-	db = open_quiet(path, 0, &code, &err);
+	db = open_quiet(path, 0, &kind, &err);
 	assert_non_null(db);
 	scen_db_close(db);
 	free(err);
@@ -273,15 +280,15 @@ static void test_newer_schema_refused(void **state)
 	sqlite3_close(h);
 	free(sql);
 
-	db = open_quiet(path, 0, &code, &err);
+	db = open_quiet(path, 0, &kind, &err);
 	assert_null(db);
-	assert_int_equal(code, 78);
+	assert_int_equal(kind, SCEN_ERR_CONFIG);
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "newer"));
 	free(err);
-	db = open_quiet(path, SCEN_DB_READONLY, &code, &err);
+	db = open_quiet(path, SCEN_DB_READONLY, &kind, &err);
 	assert_null(db);
-	assert_int_equal(code, 78);
+	assert_int_equal(kind, SCEN_ERR_CONFIG);
 	assert_non_null(strstr(err, path));
 	free(err);
 
@@ -339,7 +346,7 @@ static void test_foreign_database_refused(void **state)
 		xasprintf("%s-wal", path), xasprintf("%s-shm", path),
 		xasprintf("%s-journal", path), xasprintf("%s.spool", path),
 	};
-	int code;
+	enum scen_err kind;
 
 	for (size_t i = 0; i < sizeof setups / sizeof *setups; i++) {
 		size_t n0, n1;
@@ -347,9 +354,9 @@ static void test_foreign_database_refused(void **state)
 		plain_exec(path, setups[i]);
 		char *before = slurp(path, &n0);
 		for (int ro = 0; ro <= SCEN_DB_READONLY; ro++) {
-			code = 0;
-			assert_null(open_quiet(path, ro, &code, &err));
-			assert_int_equal(code, SCEN_EX_DATAERR);
+			kind = SCEN_OK;
+			assert_null(open_quiet(path, ro, &kind, &err));
+			assert_int_equal(kind, SCEN_ERR_NOT_SCEN);
 			assert_non_null(strstr(err, path));
 			assert_non_null(strstr(err, "not a scen database"));
 			free(err);
@@ -373,12 +380,12 @@ static void test_empty_sqlite_initialised(void **state)
 {
 	char *path = path_for("blank.db"), *err;
 	struct scen_db *db;
-	int code;
+	enum scen_err kind;
 
 	plain_exec(path, "PRAGMA page_size = 8192; VACUUM;");
-	db = open_quiet(path, 0, &code, &err);
+	db = open_quiet(path, 0, &kind, &err);
 	assert_non_null(db);
-	assert_int_equal(code, 0);
+	assert_int_equal(kind, SCEN_OK);
 	assert_int_equal(query_int(db, "PRAGMA application_id"),
 			 SCEN_DB_APPLICATION_ID);
 	assert_int_equal(query_int(db, "PRAGMA user_version"),
@@ -395,11 +402,11 @@ static void test_unmarked_scen_database(void **state)
 {
 	char *path = path_for("old.db"), *err;
 	struct scen_db *db;
-	int code;
+	enum scen_err kind;
 
 	for (int v = 1; v <= 3; v++) {
 		unlink(path);
-		db = open_quiet(path, 0, &code, &err);
+		db = open_quiet(path, 0, &kind, &err);
 		assert_non_null(db);
 		free(err);
 		scen_db_close(db);
@@ -417,10 +424,10 @@ static void test_unmarked_scen_database(void **state)
 				   "ALTER TABLE scenarios DROP COLUMN text_hash;"
 				   "DROP TABLE spool_replayed;"
 				   "PRAGMA user_version = 1;");
-		db = open_quiet(path, SCEN_DB_READONLY, &code, &err);
+		db = open_quiet(path, SCEN_DB_READONLY, &kind, &err);
 		if (v < 3) {	/* needs migrating first */
 			assert_null(db);
-			assert_int_equal(code, SCEN_EX_IOERR);
+			assert_int_equal(kind, SCEN_ERR_IO);
 		} else {
 			assert_non_null(db);
 			assert_int_equal(query_int(db, "PRAGMA application_id"),
@@ -428,9 +435,9 @@ static void test_unmarked_scen_database(void **state)
 			scen_db_close(db);
 		}
 		free(err);
-		db = open_quiet(path, 0, &code, &err);
+		db = open_quiet(path, 0, &kind, &err);
 		assert_non_null(db);
-		assert_int_equal(code, 0);
+		assert_int_equal(kind, SCEN_OK);
 		assert_string_equal(err, "");
 		assert_int_equal(query_int(db, "PRAGMA application_id"),
 				 SCEN_DB_APPLICATION_ID);
@@ -472,14 +479,14 @@ static void refuse_74(const char *path, const void *content, size_t n)
 {
 	char *err;
 	struct scen_db *db;
-	int code;
+	enum scen_err kind;
 
 	for (int ro = 0; ro < 2; ro++) {
-		code = 0;
-		db = open_quiet(path, ro ? SCEN_DB_READONLY : 0, &code, &err);
+		kind = SCEN_OK;
+		db = open_quiet(path, ro ? SCEN_DB_READONLY : 0, &kind, &err);
 		if (db)
 			fail_msg("%s opened (%s)", path, ro ? "ro" : "rw");
-		assert_int_equal(code, 74);
+		assert_int_equal(kind, SCEN_ERR_IO);
 		if (!strstr(err, path))
 			fail_msg("message does not name the file: %s", err);
 		free(err);
@@ -545,22 +552,72 @@ static void test_truncated_database_refused(void **state)
 	char *path = path_for("cut.db"), *err;
 	struct scen_db *db;
 	struct stat st;
-	int code;
+	enum scen_err kind;
 
-	db = open_quiet(path, 0, &code, &err);
+	db = open_quiet(path, 0, &kind, &err);
 	assert_non_null(db);
 	free(err);
 	scen_db_close(db);
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(st.st_size > 4096);
 	assert_int_equal(truncate(path, 3000), 0);
-	db = open_quiet(path, 0, &code, &err);
+	db = open_quiet(path, 0, &kind, &err);
 	if (db) {
 		/* SQLite may open it; reading the schema must then fail */
 		scen_db_close(db);
 		fail_msg("a database cut to 3000 bytes opened");
 	}
-	assert_int_equal(code, 74);
+	assert_int_equal(kind, SCEN_ERR_IO);
+	free(err);
+	free(path);
+}
+
+/* Damaged pages (an index root overwritten): a read-write open checks the
+ * structure and refuses the file as damaged, naming it; a read-only open
+ * does not check (its reads meet the damage). */
+static void test_damaged_pages_refused(void **state)
+{
+	char *path = path_for("damaged.db"), *err;
+	struct scen_db *db;
+	enum scen_err kind;
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	int root, size;
+
+	db = open_quiet(path, 0, &kind, &err);
+	assert_non_null(db);
+	free(err);
+	scen_db_close(db);
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT rootpage, (SELECT "
+					    "page_size FROM pragma_page_size)"
+					    " FROM sqlite_schema WHERE name ="
+					    " 'servings_time'", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	root = sqlite3_column_int(st, 0);
+	size = sqlite3_column_int(st, 1);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	int fd = open(path, O_WRONLY);
+	unsigned char junk[65];
+	memset(junk, 0xff, sizeof junk);
+	junk[0] = 0x0d;	/* a table leaf where an index page was */
+	assert_int_equal(pwrite(fd, junk, sizeof junk,
+				(off_t)(root - 1) * size), sizeof junk);
+	close(fd);
+
+	db = open_quiet(path, 0, &kind, &err);
+	assert_null(db);
+	assert_int_equal(kind, SCEN_ERR_DAMAGED);
+	assert_int_equal(scen_err_exit(kind), 74);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "the database is damaged"));
+	free(err);
+	db = open_quiet(path, SCEN_DB_READONLY, &kind, &err);
+	assert_non_null(db);
+	assert_int_equal(kind, SCEN_OK);
+	scen_db_close(db);
 	free(err);
 	free(path);
 }
@@ -569,11 +626,11 @@ static void test_missing_file_read_only(void **state)
 {
 	char *path = path_for("missing.db"), *err;
 	struct scen_db *db;
-	int code = 0;
+	enum scen_err kind = SCEN_OK;
 
-	db = open_quiet(path, SCEN_DB_READONLY, &code, &err);
+	db = open_quiet(path, SCEN_DB_READONLY, &kind, &err);
 	assert_null(db);
-	assert_int_equal(code, 74);
+	assert_int_equal(kind, SCEN_ERR_IO);
 	assert_non_null(strstr(err, path));
 	assert_int_equal(access(path, F_OK), -1);	/* not created */
 	free(err);
@@ -584,11 +641,11 @@ static void test_missing_folder(void **state)
 {
 	char *path = xasprintf("%s/no/such/folder/scen.db", tmpdir), *err;
 	struct scen_db *db;
-	int code = 0;
+	enum scen_err kind = SCEN_OK;
 
-	db = open_quiet(path, 0, &code, &err);
+	db = open_quiet(path, 0, &kind, &err);
 	assert_null(db);
-	assert_int_equal(code, 74);
+	assert_int_equal(kind, SCEN_ERR_IO);
 	assert_non_null(strstr(err, path));
 	free(err);
 	free(path);
@@ -598,11 +655,11 @@ static void test_folder_as_database(void **state)
 {
 	char *err;
 	struct scen_db *db;
-	int code = 0;
+	enum scen_err kind = SCEN_OK;
 
-	db = open_quiet(tmpdir, 0, &code, &err);
+	db = open_quiet(tmpdir, 0, &kind, &err);
 	assert_null(db);
-	assert_int_equal(code, 74);
+	assert_int_equal(kind, SCEN_ERR_IO);
 	assert_non_null(strstr(err, tmpdir));
 	free(err);
 }
@@ -613,17 +670,17 @@ static void test_empty_file(void **state)
 {
 	char *path = path_for("empty.db"), *err;
 	struct scen_db *db;
-	int code = 0;
+	enum scen_err kind = SCEN_OK;
 
 	write_file(path, "", 0);
-	db = open_quiet(path, SCEN_DB_READONLY, &code, &err);
+	db = open_quiet(path, SCEN_DB_READONLY, &kind, &err);
 	assert_null(db);
-	assert_int_equal(code, 74);
+	assert_int_equal(kind, SCEN_ERR_IO);
 	assert_non_null(strstr(err, path));
 	free(err);
-	db = open_quiet(path, 0, &code, &err);
+	db = open_quiet(path, 0, &kind, &err);
 	assert_non_null(db);
-	assert_int_equal(code, 0);
+	assert_int_equal(kind, SCEN_OK);
 	assert_int_equal(query_int(db, "PRAGMA user_version"),
 			 scen_db_schema_version());
 	scen_db_close(db);
@@ -636,11 +693,11 @@ static void test_two_connections(void **state)
 {
 	char *path = path_for("two.db"), *err;
 	struct scen_db *a, *b;
-	int code;
+	enum scen_err kind;
 
-	a = open_quiet(path, 0, &code, &err);
+	a = open_quiet(path, 0, &kind, &err);
 	free(err);
-	b = open_quiet(path, 0, &code, &err);
+	b = open_quiet(path, 0, &kind, &err);
 	free(err);
 	assert_non_null(a);
 	assert_non_null(b);
@@ -665,6 +722,7 @@ int main(void)
 		cmocka_unit_test(test_text_file_refused),
 		cmocka_unit_test(test_corrupt_header_refused),
 		cmocka_unit_test(test_truncated_database_refused),
+		cmocka_unit_test(test_damaged_pages_refused),
 		cmocka_unit_test(test_missing_file_read_only),
 		cmocka_unit_test(test_missing_folder),
 		cmocka_unit_test(test_folder_as_database),

@@ -97,7 +97,7 @@ static struct fx *fx_new_unproven(const char *const *accounts,
 	struct fx *f = xcalloc(1, sizeof *f);
 	struct strbuf sb;
 	char *err;
-	int code;
+	struct scen_error oe;
 
 	sb_init(&sb);
 	sb_adds(&sb, "provider:\n"
@@ -122,7 +122,7 @@ static struct fx *fx_new_unproven(const char *const *accounts,
 	sb_release(&sb);
 	f->path = xasprintf("%s/q%d.db", tmpdir, ndb++);
 	capture_start();
-	f->db = scen_db_open(f->path, 0, &code);
+	f->db = scen_db_open(f->path, 0, &oe);
 	err = capture_end();
 	if (!f->db)
 		fail_msg("cannot open %s: %s", f->path, err);
@@ -144,12 +144,12 @@ static struct fx *fx_twin(const struct fx *f)
 {
 	struct fx *g = xcalloc(1, sizeof *g);
 	char *err;
-	int code;
+	struct scen_error oe;
 
 	g->cfg = f->cfg;
 	g->path = xstrdup(f->path);
 	capture_start();
-	g->db = scen_db_open(g->path, 0, &code);
+	g->db = scen_db_open(g->path, 0, &oe);
 	err = capture_end();
 	assert_non_null(g->db);
 	free(err);

@@ -1,0 +1,213 @@
+/* db_schema.c — every SQL text of the db module in one place: the schema's
+ * migrations and the statements that db.c prepares once (db_stmt) for
+ * db.c, db_scenarios.c, db_jobs.c and db_quota.c. A second backend would
+ * mirror this file. (The pragmas that set up a SQLite connection and tell
+ * its file scen's are db.c's own.) */
+#include "scen/db_int.h"
+
+/* Each entry migrates user_version i to i + 1. Never edit a shipped one. */
+const char *const db_migrations[] = {
+	/* 1: the first schema */
+	"CREATE TABLE templates("
+	" version TEXT PRIMARY KEY,"
+	" experiment TEXT NOT NULL, template TEXT NOT NULL,"
+	" system TEXT NOT NULL, prompt TEXT NOT NULL, model TEXT NOT NULL,"
+	" temperature REAL NOT NULL, max_tokens INTEGER NOT NULL,"
+	" validate TEXT NOT NULL, factors TEXT NOT NULL, position TEXT,"
+	" registered_at REAL NOT NULL);"
+	"CREATE TABLE scenarios("
+	" id INTEGER PRIMARY KEY,"
+	" sid TEXT NOT NULL UNIQUE,"
+	" experiment TEXT NOT NULL, template TEXT NOT NULL,"
+	" version TEXT NOT NULL, key BLOB NOT NULL,"
+	" factors TEXT NOT NULL, position INTEGER,"
+	" text TEXT NOT NULL, model TEXT NOT NULL, account TEXT,"
+	" prompt_hash TEXT NOT NULL,"
+	" origin TEXT NOT NULL CHECK (origin = 'fresh' OR origin = 'pool'),"
+	" finish_reason TEXT, prompt_tokens INTEGER,"
+	" completion_tokens INTEGER,"
+	" created_at REAL NOT NULL,"
+	" serves INTEGER NOT NULL DEFAULT 0,"
+	" quarantined INTEGER NOT NULL DEFAULT 0,"
+	" job INTEGER);"
+	/* covering: the index loads at start-up without touching texts */
+	"CREATE INDEX scenarios_version ON scenarios(version, quarantined,"
+	" key, factors, position, serves, origin, created_at);"
+	"CREATE UNIQUE INDEX scenarios_job ON scenarios(job)"
+	" WHERE job IS NOT NULL;"
+	"CREATE TABLE servings("
+	" id INTEGER PRIMARY KEY,"
+	" request_id TEXT NOT NULL, session TEXT NOT NULL,"
+	" experiment TEXT NOT NULL, template TEXT NOT NULL,"
+	" version TEXT NOT NULL, factors TEXT NOT NULL, position INTEGER,"
+	/* OR, not IN: an IN list costs a temporary table per insert */
+	" tier TEXT NOT NULL CHECK (tier = 'cache' OR tier = 'fresh'"
+	"  OR tier = 'pool' OR tier = 'relaxed'),"
+	" similarity REAL NOT NULL,"
+	" scenario INTEGER NOT NULL REFERENCES scenarios(id),"
+	" account TEXT, latency_ms REAL NOT NULL,"
+	" served_at REAL NOT NULL,"
+	" forced_fresh INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX servings_session ON servings(session);"
+	"CREATE INDEX servings_time ON servings(served_at);"
+	"CREATE TABLE jobs("
+	" id INTEGER PRIMARY KEY,"
+	" jid TEXT NOT NULL UNIQUE,"
+	" state TEXT NOT NULL CHECK (state = 'queued' OR state = 'running'"
+	"  OR state = 'done' OR state = 'failed' OR state = 'cancelled'),"
+	" session TEXT, request_id TEXT,"
+	" experiment TEXT NOT NULL, template TEXT NOT NULL,"
+	" version TEXT NOT NULL, key BLOB NOT NULL,"
+	" factors TEXT NOT NULL, position INTEGER,"
+	" origin TEXT NOT NULL,"
+	" created_at REAL NOT NULL, started_at REAL, finished_at REAL,"
+	" attempts INTEGER NOT NULL DEFAULT 0, account TEXT, error TEXT,"
+	" scenario INTEGER REFERENCES scenarios(id),"
+	" owner_pid INTEGER);"
+	"CREATE INDEX jobs_open ON jobs(state)"
+	" WHERE state IN ('queued', 'running');"
+	"CREATE INDEX jobs_created ON jobs(created_at);"
+	"CREATE INDEX scenarios_created ON scenarios(origin, created_at);"
+	"CREATE TABLE calls("
+	" id INTEGER PRIMARY KEY,"
+	" account TEXT NOT NULL, at REAL NOT NULL,"
+	" tokens INTEGER NOT NULL, status INTEGER NOT NULL DEFAULT 0,"
+	" job INTEGER);"
+	"CREATE INDEX calls_account_at ON calls(account, at);"
+	"CREATE TABLE accounts("
+	" name TEXT PRIMARY KEY,"
+	" cooldown_until REAL NOT NULL DEFAULT 0,"
+	" set_aside_until REAL NOT NULL DEFAULT 0,"
+	" breaker TEXT NOT NULL DEFAULT 'closed',"
+	" failures INTEGER NOT NULL DEFAULT 0,"
+	" opened_at REAL NOT NULL DEFAULT 0,"
+	" day_remaining INTEGER, day_seen_at REAL, day_reset_at REAL,"
+	" tok_remaining INTEGER, tok_seen_at REAL, tok_reset_at REAL,"
+	" lim_rpm INTEGER NOT NULL DEFAULT 0, lim_rpd INTEGER NOT NULL DEFAULT 0,"
+	" lim_tpm INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE counters("
+	" hour INTEGER NOT NULL, name TEXT NOT NULL,"
+	" n INTEGER NOT NULL, PRIMARY KEY (hour, name)) WITHOUT ROWID;"
+	"CREATE TABLE events("
+	" id INTEGER PRIMARY KEY, at REAL NOT NULL, kind TEXT NOT NULL,"
+	" account TEXT, detail TEXT);"
+	"CREATE INDEX events_at ON events(at);",
+	/* 2: a checksum binding each text to its key, so that a damaged
+	 * row is never served (rows stored before are hashed now); the
+	 * uids of replayed spool records */
+	"ALTER TABLE scenarios ADD COLUMN text_hash INTEGER;"
+	"UPDATE scenarios SET text_hash = scen_text_hash(key, text);"
+	"CREATE TABLE spool_replayed("
+	" uid TEXT PRIMARY KEY, at REAL NOT NULL) WITHOUT ROWID;",
+	/* 3: the provider's verdict on each account's key, tied to the key's
+	 * fingerprint (never the key), so that a refusal outlives the run */
+	"ALTER TABLE accounts ADD COLUMN key_fp TEXT;"
+	"ALTER TABLE accounts ADD COLUMN key_verdict TEXT"
+	" CHECK (key_verdict = 'accepted' OR key_verdict = 'refused');"
+	"ALTER TABLE accounts ADD COLUMN key_verdict_at REAL;",
+};
+
+/* the columns of a job row, as db_jobs.c reads them */
+#define JOB_COLUMNS "id, jid, state, session, request_id, experiment," \
+	" template, version, factors, position, origin, scenario, error," \
+	" created_at, owner_pid"
+
+const char *const db_stmt_sql[ST_COUNT] = {
+	[ST_COUNTER] = "INSERT INTO counters(hour, name, n) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT(hour, name) DO UPDATE SET n = n + excluded.n",
+	[ST_EVENT] = "INSERT INTO events(at, kind, account, detail)"
+		" VALUES (?1, ?2, ?3, ?4)",
+	[ST_TEMPLATE] = "INSERT OR IGNORE INTO templates(version, experiment,"
+		" template, system, prompt, model, temperature, max_tokens,"
+		" validate, factors, position, registered_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	/* NULL: any experiment, any template */
+	[ST_TEMPLATE_KNOWN] = "SELECT EXISTS (SELECT 1 FROM templates"
+		" WHERE (?1 IS NULL OR experiment = ?1)"
+		" AND (?2 IS NULL OR template = ?2))",
+	[ST_MAX_SCN] = "SELECT coalesce(max(id), 0) FROM scenarios",
+	[ST_MAX_SERVING] = "SELECT coalesce(max(id), 0) FROM servings",
+	[ST_LOAD] = "SELECT id, key, factors, position, serves, origin,"
+		" created_at FROM scenarios WHERE version = ?1"
+		" AND quarantined = 0",
+	[ST_NEW_SCN] = "SELECT id, key, factors, position, serves, origin,"
+		" created_at, version FROM scenarios WHERE id > ?1"
+		" AND quarantined = 0 ORDER BY id",
+	[ST_NEW_SERVINGS] = "SELECT id, session, scenario FROM servings"
+		" WHERE id > ?1 ORDER BY id",
+	[ST_SESSION] = "SELECT scenario FROM servings WHERE session = ?1",
+	[ST_INSERT_SCN] = "INSERT INTO scenarios(sid, experiment, template,"
+		" version, key, factors, position, text, model, account,"
+		" prompt_hash, origin, finish_reason, prompt_tokens,"
+		" completion_tokens, created_at, job, text_hash) VALUES (?1,"
+		" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+		" ?16, ?17, ?18)",
+	[ST_SCN_BY_JOB] = "SELECT id, sid FROM scenarios WHERE job = ?1",
+	[ST_GET_SCN] = "SELECT sid, text, model, account, created_at, origin,"
+		" version, key, factors, position, text_hash"
+		" FROM scenarios WHERE id = ?1",
+	[ST_INSERT_SERVING] = "INSERT INTO servings(request_id, session,"
+		" experiment, template, version, factors, position, tier,"
+		" similarity, scenario, account, latency_ms, served_at,"
+		" forced_fresh) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+		" ?10, ?11, ?12, ?13, ?14)",
+	[ST_SERVED] = "UPDATE scenarios SET serves = serves + ?2 WHERE id = ?1",
+	[ST_ACCT_INIT] = "INSERT OR IGNORE INTO accounts(name) VALUES (?1)",
+	[ST_ACCT_GET] = "SELECT " SCEN_DB_ACCOUNT_COLUMNS
+		" FROM accounts WHERE name = ?1",
+	[ST_ACCT_PUT] = "UPDATE accounts SET cooldown_until = ?2,"
+		" set_aside_until = ?3, breaker = ?4, failures = ?5,"
+		" opened_at = ?6, day_remaining = ?7, day_seen_at = ?8,"
+		" day_reset_at = ?9, tok_remaining = ?10, tok_seen_at = ?11,"
+		" tok_reset_at = ?12, lim_rpm = ?13, lim_rpd = ?14, lim_tpm = ?15,"
+		" key_fp = ?16, key_verdict = ?17, key_verdict_at = ?18"
+		" WHERE name = ?1",
+	/* windows of 60.25 s and 3600.25 s: a quarter second of margin
+	 * for clocks and delivery (settled calls count from their answer's
+	 * time, see ST_CALL_SETTLE) */
+	[ST_USAGE] = "SELECT count(*) FILTER (WHERE at > ?2 - 60.25),"
+		" count(*) FILTER (WHERE at > ?2 - 3600.25),"
+		" count(*) FILTER (WHERE at >= ?3),"
+		" coalesce(sum(tokens) FILTER (WHERE at > ?2 - 60.25), 0),"
+		" min(at) FILTER (WHERE at > ?2 - 60.25),"
+		" min(at) FILTER (WHERE at > ?2 - 3600.25),"
+		" min(at) FILTER (WHERE at >= ?3),"
+		" count(*) FILTER (WHERE at > ?4),"
+		" coalesce(sum(tokens) FILTER (WHERE at > ?5), 0)"
+		" FROM calls WHERE account = ?1 AND status <> 429"
+		" AND at > min(?2 - 3601, ?3, ?4, ?5) - 1",
+	[ST_CALL_RESERVE] = "INSERT INTO calls(account, at, tokens, job)"
+		" VALUES (?1, ?2, ?3, ?4)",
+	[ST_JOB_INSERT] = "INSERT INTO jobs(jid, state, session, request_id,"
+		" experiment, template, version, key, factors, position, origin,"
+		" created_at, owner_pid) VALUES (?1, 'queued', ?2, ?3, ?4, ?5,"
+		" ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_JOB_UPDATE] = "UPDATE jobs SET"
+		" state = CASE WHEN state = 'cancelled' THEN state ELSE ?2 END,"
+		" started_at = CASE WHEN ?2 = 'running'"
+		"  THEN coalesce(started_at, ?3) ELSE started_at END,"
+		" finished_at = CASE WHEN ?2 IN ('done', 'failed', 'cancelled')"
+		"  THEN ?3 ELSE finished_at END,"
+		" account = coalesce(?4, account),"
+		" attempts = max(attempts, ?5),"
+		" error = coalesce(?6, error),"
+		" scenario = coalesce(?7, scenario) WHERE id = ?1",
+	[ST_JOB_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE jid = ?1",
+	[ST_JOBS_OPEN] = "SELECT " JOB_COLUMNS " FROM jobs"
+		" WHERE state IN ('queued', 'running') ORDER BY id",
+	[ST_JOB_OWN] = "UPDATE jobs SET owner_pid = ?2, state = 'queued'"
+		" WHERE id = ?1",
+	/* a settled call counts from when its answer came: the provider
+	 * counted it on arrival, which was no later */
+	[ST_CALL_SETTLE] = "UPDATE calls SET status = ?2, at = max(at, ?4),"
+		" tokens = CASE WHEN ?3 < 0 THEN tokens ELSE ?3 END WHERE id = ?1",
+	[ST_SCN_BY_SID] = "SELECT id FROM scenarios WHERE sid = ?1",
+	[ST_SPOOL_MARK] = "INSERT INTO spool_replayed(uid, at) VALUES (?1, ?2)"
+		" ON CONFLICT(uid) DO NOTHING",
+};
+
+
+int scen_db_schema_version(void)
+{
+	return (int)(sizeof db_migrations / sizeof db_migrations[0]);
+}
