@@ -34,7 +34,8 @@ import sqlite3; c = sqlite3.connect("scen.db")
 c.execute("update scenarios set serves = 1 where origin = '"'pool'"'"); c.commit()'
 }
 
-fake_start --delay-ms 250
+# calls slow enough that a loaded machine stops a run before it ends
+fake_start --delay-ms 500
 MAX_CONCURRENCY=4 pool_config
 D=14 V=2 INFLIGHT=4
 
