@@ -678,86 +678,99 @@ static int version_use(struct scen_report *r)
 
 /* The parameters of an export statement: fixed numbers, so that a
  * filter's clause and its binding agree whichever filters are given. */
-enum { P_SINCE = 1, P_UNTIL, P_EXPERIMENT, P_TEMPLATE, P_TIER, P_SESSION };
+/* What rows of each kind are read from, and in which order. */
+static const struct rows_shape {
+	const char *from;
+	const char *time_col;	/* what --since and --until filter; NULL:
+				   nothing */
+	const char *pfx;	/* of the experiment, template, tier and
+				   session columns */
+	const char *order;
+} shapes[] = {
+	[SCEN_EXPORT_SERVINGS] = {
+		" FROM servings v JOIN scenarios s ON s.id = v.scenario",
+		"v.served_at", "v.",
+		/* servings_time gives this order without sorting */
+		" ORDER BY v.served_at, v.id"},
+	[SCEN_EXPORT_SCENARIOS] = {
+		" FROM scenarios s LEFT JOIN jobs j ON j.id = s.job",
+		"s.created_at", "s.", " ORDER BY s.id"},
+	[SCEN_EXPORT_TEMPLATES] = {
+		" FROM templates t LEFT JOIN temp.scen_version_use u"
+		" ON u.version = t.version",
+		NULL, "t.",
+		" ORDER BY t.experiment, t.template, t.registered_at,"
+		" t.version"},
+};
 
-/* Appends "WHERE|AND <pfx><col> <op> ?<p>" to sql. */
-static void clause(struct strbuf *sql, int *first, const char *pfx,
-		   const char *col, const char *op, int p)
+/* One filter: in the text as "<pfx><col> <op> ?<n>" (n its place in the
+ * array, from 1) when given, its value bound. */
+struct cond {
+	int given;
+	const char *pfx, *col, *op;
+	const char *text;	/* or, when NULL, num */
+	double num;
+};
+enum { NCONDS = 6 };
+
+static void conditions(const struct rows_shape *sh,
+		       enum scen_export_what what,
+		       const struct scen_export_filter *f, struct cond *c)
 {
-	sb_adds(sql, *first ? " WHERE " : " AND ");
-	*first = 0;
-	sb_addf(sql, "%s%s %s ?%d", pfx, col, op, p);
+	int servings = what == SCEN_EXPORT_SERVINGS;
+	const struct cond all[NCONDS] = {
+		{sh->time_col && !isnan(f->since), "", sh->time_col, ">=",
+		 NULL, f->since},
+		{sh->time_col && !isnan(f->until), "", sh->time_col, "<",
+		 NULL, f->until},
+		{f->experiment != NULL, sh->pfx, "experiment", "=",
+		 f->experiment, 0},
+		{f->template_name != NULL, sh->pfx, "template", "=",
+		 f->template_name, 0},
+		{f->tier && servings, sh->pfx, "tier", "=", f->tier, 0},
+		{f->session && servings, sh->pfx, "session", "=", f->session,
+		 0},
+	};
+	memcpy(c, all, sizeof all);
+}
+
+/* The SELECT of rows of one kind. Only the clauses of the filters given
+ * are in the text, so that the planner can use servings_time and
+ * servings_session; values are always bound. */
+static void rows_sql(struct strbuf *sql, enum scen_export_what what,
+		     const struct cond *c)
+{
+	size_t ncols;
+	const struct scen_column *cols = scen_export_columns(what, &ncols);
+	sb_adds(sql, "SELECT ");
+	for (size_t i = 0; i < ncols; i++) {
+		if (i)
+			sb_adds(sql, ", ");
+		sb_adds(sql, cols[i].sql);
+	}
+	sb_adds(sql, shapes[what].from);
+	int first = 1;
+	for (int i = 0; i < NCONDS; i++) {
+		if (!c[i].given)
+			continue;
+		sb_adds(sql, first ? " WHERE " : " AND ");
+		first = 0;
+		sb_addf(sql, "%s%s %s ?%d", c[i].pfx, c[i].col, c[i].op, i + 1);
+	}
+	sb_adds(sql, shapes[what].order);
 }
 
 struct scen_rows *scen_report_rows(struct scen_report *r,
 				   enum scen_export_what what,
 				   const struct scen_export_filter *f)
 {
-	size_t ncols;
-	const struct scen_column *cols = scen_export_columns(what, &ncols);
+	struct cond c[NCONDS];
 	struct strbuf sql;
-	int first = 1;
-	const char *time_col = NULL, *pfx = "";
+	if (what == SCEN_EXPORT_TEMPLATES && version_use(r) < 0)
+		return NULL;
+	conditions(&shapes[what], what, f, c);
 	sb_init(&sql);
-	sb_adds(&sql, "SELECT ");
-	for (size_t i = 0; i < ncols; i++) {
-		if (i)
-			sb_adds(&sql, ", ");
-		sb_adds(&sql, cols[i].sql);
-	}
-	/* Only the clauses of the filters given are in the text, so that the
-	 * planner can use servings_time and servings_session; values are
-	 * always bound. */
-	switch (what) {
-	case SCEN_EXPORT_SERVINGS:
-		sb_adds(&sql, " FROM servings v"
-			" JOIN scenarios s ON s.id = v.scenario");
-		time_col = "v.served_at";
-		pfx = "v.";
-		break;
-	case SCEN_EXPORT_SCENARIOS:
-		sb_adds(&sql, " FROM scenarios s"
-			" LEFT JOIN jobs j ON j.id = s.job");
-		time_col = "s.created_at";
-		pfx = "s.";
-		break;
-	case SCEN_EXPORT_TEMPLATES:
-		if (version_use(r) < 0) {
-			sb_release(&sql);
-			return NULL;
-		}
-		sb_adds(&sql, " FROM templates t"
-			" LEFT JOIN temp.scen_version_use u"
-			" ON u.version = t.version");
-		pfx = "t.";
-		break;
-	}
-	if (time_col && !isnan(f->since))
-		clause(&sql, &first, "", time_col, ">=", P_SINCE);
-	if (time_col && !isnan(f->until))
-		clause(&sql, &first, "", time_col, "<", P_UNTIL);
-	if (f->experiment)
-		clause(&sql, &first, pfx, "experiment", "=", P_EXPERIMENT);
-	if (f->template_name)
-		clause(&sql, &first, pfx, "template", "=", P_TEMPLATE);
-	if (f->tier && what == SCEN_EXPORT_SERVINGS)
-		clause(&sql, &first, pfx, "tier", "=", P_TIER);
-	if (f->session && what == SCEN_EXPORT_SERVINGS)
-		clause(&sql, &first, pfx, "session", "=", P_SESSION);
-	switch (what) {
-	case SCEN_EXPORT_SERVINGS:
-		/* servings_time gives this order without sorting */
-		sb_adds(&sql, " ORDER BY v.served_at, v.id");
-		break;
-	case SCEN_EXPORT_SCENARIOS:
-		sb_adds(&sql, " ORDER BY s.id");
-		break;
-	case SCEN_EXPORT_TEMPLATES:
-		sb_adds(&sql, " ORDER BY t.experiment, t.template,"
-			" t.registered_at, t.version");
-		break;
-	}
-
+	rows_sql(&sql, what, c);
 	struct scen_rows *rows = xcalloc(1, sizeof *rows);
 	rows->r = r;
 	if (sqlite3_prepare_v2(r->h, sql.buf, -1, &rows->st, NULL) !=
@@ -769,22 +782,15 @@ struct scen_rows *scen_report_rows(struct scen_report *r,
 		return NULL;
 	}
 	sb_release(&sql);
-	sqlite3_stmt *st = rows->st;
-	if (time_col && !isnan(f->since))
-		sqlite3_bind_double(st, P_SINCE, f->since);
-	if (time_col && !isnan(f->until))
-		sqlite3_bind_double(st, P_UNTIL, f->until);
-	if (f->experiment)
-		sqlite3_bind_text(st, P_EXPERIMENT, f->experiment, -1,
-				  SQLITE_STATIC);
-	if (f->template_name)
-		sqlite3_bind_text(st, P_TEMPLATE, f->template_name, -1,
-				  SQLITE_STATIC);
-	if (f->tier && what == SCEN_EXPORT_SERVINGS)
-		sqlite3_bind_text(st, P_TIER, f->tier, -1, SQLITE_STATIC);
-	if (f->session && what == SCEN_EXPORT_SERVINGS)
-		sqlite3_bind_text(st, P_SESSION, f->session, -1,
-				  SQLITE_STATIC);
+	for (int i = 0; i < NCONDS; i++) {
+		if (!c[i].given)
+			continue;
+		if (c[i].text)
+			sqlite3_bind_text(rows->st, i + 1, c[i].text, -1,
+					  SQLITE_STATIC);
+		else
+			sqlite3_bind_double(rows->st, i + 1, c[i].num);
+	}
 	return rows;
 }
 
