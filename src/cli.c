@@ -142,7 +142,7 @@ static enum scen_err take(struct parse *p, const struct scen_cli_opt *o,
 		p->cli->done = 1;
 		/* scen_close_stdout says why */
 		return scen_close_stdout(0) ?
-		       scen_fail(p->e, SCEN_ERR_IO, "%s", "") : SCEN_OK;
+		       scen_failed(p->e, SCEN_ERR_IO) : SCEN_OK;
 	}
 	return p->cmd->set(p->ctx, o->id, arg, p->e);
 }
@@ -231,7 +231,7 @@ enum scen_err scen_cli_parse(struct scen_cli *cli,
 
 	scen_set_progname(argv[0]);
 	every_opt(cmd, p.all);
-	scen_fail(e, SCEN_OK, "%s", "");
+	scen_failed(e, SCEN_OK);
 	while (i < argc && !cli->done) {
 		const char *a = argv[i];
 		enum scen_err r = SCEN_OK;
@@ -399,7 +399,7 @@ enum scen_err scen_cli_open(const struct scen_cli *cli, int flags,
 	*cfg = scen_config_load(scen_config_path(cli->config),
 				flags & SCEN_CLI_KEYS);
 	if (!*cfg)	/* each error said with its line */
-		return scen_fail(e, SCEN_ERR_CONFIG, "%s", "");
+		return scen_failed(e, SCEN_ERR_CONFIG);
 	if (cli->db) {
 		free((*cfg)->database);
 		(*cfg)->database = xstrdup(cli->db);
@@ -412,7 +412,7 @@ enum scen_err scen_cli_open(const struct scen_cli *cli, int flags,
 	if (!*db) {	/* said */
 		scen_config_free(*cfg);
 		*cfg = NULL;
-		return scen_fail(e, oe.kind, "%s", "");
+		return scen_failed(e, oe.kind);
 	}
 	scen_spool_start(*db, ro);
 	return SCEN_OK;

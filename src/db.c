@@ -17,7 +17,7 @@
 /* Notes kind in err for a failure already reported; returns rc. */
 static int said(struct scen_error *err, enum scen_err kind, int rc)
 {
-	scen_fail(err, kind, "%s", "");
+	scen_failed(err, kind);
 	return rc;
 }
 
@@ -502,12 +502,12 @@ struct scen_db *scen_db_open(const char *path, int flags,
 	scen_map_init(&db->served);
 	db->fail_after = -1;
 	/* the kind when a step below names none: I/O */
-	scen_fail(err, SCEN_ERR_IO, "%s", "");
+	scen_failed(err, SCEN_ERR_IO);
 	if (open_for(db, readonly, err) < 0 || set_up(db, readonly, err) < 0) {
 		scen_db_close(db);
 		return NULL;
 	}
-	scen_fail(err, SCEN_OK, "%s", "");
+	scen_failed(err, SCEN_OK);
 	return db;
 }
 

@@ -36,6 +36,15 @@ enum scen_err scen_fail(struct scen_error *e, enum scen_err kind,
 	return kind;
 }
 
+enum scen_err scen_failed(struct scen_error *e, enum scen_err kind)
+{
+	if (e) {
+		e->kind = kind;
+		e->msg[0] = 0;
+	}
+	return kind;
+}
+
 static int known(enum scen_err kind)
 {
 	return (unsigned)kind < sizeof(kinds) / sizeof(kinds[0]);

@@ -230,7 +230,7 @@ static enum scen_err check_names(const struct scen_config *cfg,
 	if (k == 1)
 		return SCEN_OK;
 	if (k == -1)
-		return scen_fail(err, SCEN_ERR_IO, "%s", "");
+		return scen_failed(err, SCEN_ERR_IO);
 	if (k == 0 && e)
 		return scen_fail(err, SCEN_ERR_USAGE, "--experiment '%s': no "
 				 "such experiment in %s or the config", e,
@@ -306,14 +306,14 @@ enum scen_err scen_export(const struct scen_config *cfg, struct scen_db *db,
 	long n = 0;
 	if (!rows) {
 		scen_report_free(r);
-		return scen_fail(e, SCEN_ERR_IO, "%s", "");
+		return scen_failed(e, SCEN_ERR_IO);
 	}
 	int failed = write_rows(rows, o, &n);
 	if (fflush(o->out) != 0 || ferror(o->out))
 		rc = scen_fail(e, SCEN_ERR_IO, "cannot write the export: %s",
 			       strerror(errno));
 	else if (failed)
-		rc = scen_fail(e, SCEN_ERR_IO, "%s", "");
+		rc = scen_failed(e, SCEN_ERR_IO);
 	if (o->rows_written)
 		*o->rows_written = n;
 	scen_rows_free(rows);

@@ -697,7 +697,7 @@ static enum scen_err fill_pool(struct fill *f, double now,
 	f->q = scen_quota_new(f->cfg, f->db);
 	f->e = scen_engine_new(f->cfg, f->db, f->q, f->ix);
 	if (setup(f, now) < 0)
-		return scen_fail(e, SCEN_ERR_IO, "%s", "");
+		return scen_failed(e, SCEN_ERR_IO);
 	char b[32];
 	scen_pool_fmt_calls(b, sizeof b, f->budget);
 	scen_info("plan: %ld entries short in %zu combinations; budget %s "
@@ -711,7 +711,7 @@ static enum scen_err fill_pool(struct fill *f, double now,
 	run(f);
 	rc = ended_as(f);
 	if (rc)		/* said with the summary: no message of its own */
-		scen_fail(e, rc, "%s", "");
+		scen_failed(e, rc);
 	say_result(f);
 	if (scen_verbosity >= 0)
 		print_summary(f);
@@ -724,7 +724,7 @@ static enum scen_err dry_run(struct fill *f, double now,
 {
 	if (scen_pool_plan_pool(f, now) < 0 ||
 	    scen_pool_window_budget(f, now) < 0)
-		return scen_fail(e, SCEN_ERR_IO, "%s", "");
+		return scen_failed(e, SCEN_ERR_IO);
 	scen_pool_plan_print(f);
 	scen_pool_window_print(f);
 	scen_pool_plan_print_order(f);
@@ -773,7 +773,7 @@ enum scen_err scen_pool_fill(const struct scen_config *cfg,
 	scen_pool_window_open(&f, now);
 	enum scen_err rc = scen_pool_plan_design(&f, e);
 	if (!rc && scen_pool_plan_demand(&f, now) < 0)
-		rc = scen_fail(e, SCEN_ERR_IO, "%s", "");
+		rc = scen_failed(e, SCEN_ERR_IO);
 	if (!rc) {
 		scen_pool_plan_order(&f);
 		rc = o->dry_run ? dry_run(&f, now, e) : fill_pool(&f, now, e);

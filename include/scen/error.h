@@ -43,6 +43,9 @@ struct scen_error {
 enum scen_err scen_fail(struct scen_error *e, enum scen_err kind,
 			const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Sets e (when not NULL) to kind with an empty message: the failure was
+ * reported on standard error as it was found. Returns kind. */
+enum scen_err scen_failed(struct scen_error *e, enum scen_err kind);
 /* The stable word of a kind: "usage", "data", "io", ... */
 const char *scen_err_name(enum scen_err kind);
 /* The exit status of a kind (sysexits(3)): the one place that maps

@@ -35,7 +35,7 @@ static void on_check(void *ctx, const char *name, const char *what,
 static enum scen_err unknown(enum scen_level *level, struct scen_error *e)
 {
 	*level = SCEN_LEVEL_UNKNOWN;
-	return scen_fail(e, SCEN_ERR_IO, "%s", "");
+	return scen_failed(e, SCEN_ERR_IO);
 }
 
 /* --verify into sb; as scen_cache_stats. */
@@ -67,7 +67,7 @@ static enum scen_err verify(const struct scen_config *cfg, struct scen_db *db,
 	if (problems < 0)
 		rc = unknown(level, e);
 	else if (problems)	/* the report says which */
-		rc = scen_fail(e, SCEN_ERR_DATA, "%s", "");
+		rc = scen_failed(e, SCEN_ERR_DATA);
 	if (check_mode && problems < 0)
 		sb_adds(sb, "SCEN UNKNOWN - the checks could not run\n");
 	else if (check_mode)

@@ -63,6 +63,15 @@ static void test_fail_and_report(void **state)
 	assert_string_equal(said, "");
 	free(said);
 
+	/* scen_failed: a message said before is not kept to say again */
+	assert_int_equal(scen_failed(&e, SCEN_ERR_DAMAGED), SCEN_ERR_DAMAGED);
+	assert_int_equal(e.kind, SCEN_ERR_DAMAGED);
+	capture_start();
+	assert_int_equal(scen_err_report(&e), 74);
+	said = capture_end();
+	assert_string_equal(said, "");
+	free(said);
+
 	/* no struct to fill: the kind is still returned */
 	assert_int_equal(scen_fail(NULL, SCEN_ERR_TEMPFAIL, "busy"),
 			 SCEN_ERR_TEMPFAIL);
