@@ -397,7 +397,9 @@ enum scen_err scen_cli_open(const struct scen_cli *cli, int flags,
 			    struct scen_error *e)
 {
 	*cfg = scen_config_load(scen_config_path(cli->config),
-				flags & SCEN_CLI_KEYS);
+				(flags & SCEN_CLI_KEYS ? SCEN_CONFIG_KEYS : 0) |
+				(flags & SCEN_CLI_READONLY ? SCEN_CONFIG_READER
+				 : 0));
 	if (!*cfg)	/* each error said with its line */
 		return scen_failed(e, SCEN_ERR_CONFIG);
 	if (cli->db) {

@@ -452,10 +452,12 @@ static int read_keys(struct cfg_ctx *c, int require_keys)
 }
 
 struct scen_config *scen_config_parse(const char *name, const char *text,
-				      size_t len, int require_keys)
+				      size_t len, int flags)
 {
 	struct scen_config *cfg = xcalloc(1, sizeof *cfg);
-	struct cfg_ctx c = {.cfg = cfg};
+	struct cfg_ctx c = {
+		.cfg = cfg, .reading = !!(flags & SCEN_CONFIG_READER),
+	};
 	int rc;
 
 	cfg->path = xstrdup(name);
@@ -466,7 +468,7 @@ struct scen_config *scen_config_parse(const char *name, const char *text,
 		rc = cfg_end(&c);
 	if (rc == 0) {
 		finish(cfg);
-		rc = read_keys(&c, require_keys);
+		rc = read_keys(&c, flags & SCEN_CONFIG_KEYS);
 	}
 	cfg_close(&c);
 	if (rc < 0) {
@@ -476,7 +478,7 @@ struct scen_config *scen_config_parse(const char *name, const char *text,
 	return cfg;
 }
 
-struct scen_config *scen_config_load(const char *path, int require_keys)
+struct scen_config *scen_config_load(const char *path, int flags)
 {
 	struct scen_config *cfg;
 	struct strbuf sb;
@@ -500,7 +502,7 @@ struct scen_config *scen_config_load(const char *path, int require_keys)
 		return NULL;
 	}
 	fclose(f);
-	cfg = scen_config_parse(path, sb.buf, sb.len, require_keys);
+	cfg = scen_config_parse(path, sb.buf, sb.len, flags);
 	sb_release(&sb);
 	return cfg;
 }

@@ -33,16 +33,35 @@ const char *cfg_str(struct cfg_ctx *c, const char *fmt, ...)
 	return s;
 }
 
-int cfg_fail(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+static int say(struct cfg_ctx *c, int warn, const yaml_node_t *n,
+	       const char *fmt, va_list ap)
 {
 	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
+	if (warn) {
+		scen_warn("%s:%zu:%zu: %s", c->name, n->start_mark.line + 1,
+			  n->start_mark.column + 1, msg);
+		return 0;
+	}
 	return scen_error("%s:%zu:%zu: %s", c->name, n->start_mark.line + 1,
 			  n->start_mark.column + 1, msg);
+}
+
+int cfg_fail(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = say(c, 0, n, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void cfg_warn(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	say(c, 1, n, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- Nodes ---- */

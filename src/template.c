@@ -153,7 +153,7 @@ static int uses(const char *text, const char *name)
 /*
  * What is declared must reach the model: else scenarios would differ in
  * something the model never saw (scen.yaml(5)). The error points at the
- * declaration.
+ * declaration; a command that only reads warns instead.
  */
 int cfg_check_used(struct cfg_ctx *c, yaml_node_t *v,
 		   const struct scen_template *t,
@@ -169,12 +169,19 @@ int cfg_check_used(struct cfg_ctx *c, yaml_node_t *v,
 		if ((i == t->nfactors && !t->position.declared) ||
 		    uses(t->prompt, name) || uses(e->system, name))
 			continue;
+		const char *what = i < t->nfactors ?
+			cfg_str(c, "factor '%s'", name) : "the position";
+		if (c->reading) {
+			cfg_warn(c, at, "%s of template '%s' is not used "
+				 "(generating would refuse this config)",
+				 what, t->name);
+			continue;
+		}
 		return cfg_fail(c, at, "%s of template '%s' is not used: "
 				"neither its prompt nor the system text of "
 				"experiment '%s' holds '{%s}', so the model "
-				"would never see it", i < t->nfactors ?
-				cfg_str(c, "factor '%s'", name) :
-				"the position", t->name, e->name, name);
+				"would never see it", what, t->name, e->name,
+				name);
 	}
 	return 0;
 }

@@ -126,12 +126,19 @@ struct scen_config {
  * per problem "FILE:LINE:COLUMN: what is wrong" through scen_error (at most
  * a few); the caller exits 78. Accounts whose key variable is unset: an
  * error naming the variable when no account has a key, else a warning
- * (require_keys = 0 skips this check, for commands that make no calls).
+ * (without SCEN_CONFIG_KEYS this check is skipped, for commands that make
+ * no calls). With SCEN_CONFIG_READER, for commands that only read the
+ * database, what only generation needs (every declared factor reaching the
+ * model) is a warning, so that a study's data stays readable.
  */
-struct scen_config *scen_config_load(const char *path, int require_keys);
+enum {
+	SCEN_CONFIG_KEYS = 1,
+	SCEN_CONFIG_READER = 2,
+};
+struct scen_config *scen_config_load(const char *path, int flags);
 /* Same, from a buffer (name is used in messages). */
 struct scen_config *scen_config_parse(const char *name, const char *text,
-				      size_t len, int require_keys);
+				      size_t len, int flags);
 /* Picks the file: explicit (-c), else $SCEN_CONFIG, else ./scen.yaml. */
 const char *scen_config_path(const char *explicit_path);
 void scen_config_free(struct scen_config *cfg);

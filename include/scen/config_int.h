@@ -26,6 +26,10 @@ struct cfg_ctx {
 	yaml_document_t doc;
 	int opened, loaded;	/* parser and doc hold something to free */
 	struct scen_config *cfg;
+	/* loaded for a command that only reads (no keys asked for): what
+	 * only generation needs is warned about, not refused, so that a
+	 * study's data stays readable */
+	int reading;
 	/* each account's api_key_env node: set by config.c, freed by
 	 * cfg_close() */
 	yaml_node_t **key_nodes;
@@ -50,6 +54,9 @@ const char *cfg_str(struct cfg_ctx *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Reports "FILE:LINE:COLUMN: message" at node n; returns -1. */
 int cfg_fail(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same as a warning (scen_warn), for what only generation refuses. */
+void cfg_warn(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Nodes. sval: the text of a scalar node. */

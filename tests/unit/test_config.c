@@ -504,6 +504,15 @@ static void test_declared_reach_the_model(void **state)
 	assert_non_null(strstr(err, "u.yaml:9:71: factor 'tone' of template "
 				    "'t' is not used"));
 	free(err);
+	/* a command that only reads (scen-export, scen-cache-stats) loads
+	 * it, with a warning: the study's data stays readable */
+	cfg = parse("u.yaml", bad, SCEN_CONFIG_READER, &err);
+	assert_non_null(cfg);
+	assert_non_null(strstr(err, "u.yaml:9:71: factor 'tone' of template "
+				    "'t' is not used (generating would "
+				    "refuse this config)"));
+	scen_config_free(cfg);
+	free(err);
 }
 
 static void test_keys(void **state)
