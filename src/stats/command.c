@@ -38,6 +38,23 @@ static enum scen_err unknown(enum scen_level *level, struct scen_error *e)
 	return scen_failed(e, SCEN_ERR_IO);
 }
 
+static int write_all(FILE *f, const struct strbuf *sb)
+{
+	return fwrite(sb->buf, 1, sb->len, f) == sb->len && fflush(f) == 0
+		? 0 : -1;
+}
+
+/* Writes the report to out; a failure is said here, once. */
+static enum scen_err write_report(FILE *out, const struct strbuf *sb,
+				  enum scen_level *level,
+				  struct scen_error *e)
+{
+	if (!sb->len || write_all(out, sb) == 0)
+		return SCEN_OK;
+	scen_error("cannot write: %s", strerror(errno));
+	return unknown(level, e);
+}
+
 /* --verify into sb; as scen_cache_stats. */
 static enum scen_err verify(const struct scen_config *cfg, struct scen_db *db,
 			    const struct scen_stats_opts *o, struct strbuf *sb,
@@ -84,11 +101,6 @@ static enum scen_err verify(const struct scen_config *cfg, struct scen_db *db,
 
 /* ---- the command ---------------------------------------------------- */
 
-static int write_all(FILE *f, const struct strbuf *sb)
-{
-	return fwrite(sb->buf, 1, sb->len, f) == sb->len && fflush(f) == 0
-		? 0 : -1;
-}
 
 static int write_html(const struct stats *s, const char *path, FILE *out)
 {
@@ -185,10 +197,8 @@ static enum scen_err figures(const struct scen_config *cfg,
 	*level = s.level;
 	if (o->html && write_html(&s, o->html, o->out) < 0)
 		rc = unknown(level, e);
-	if (sb.len && write_all(o->out, &sb) < 0) {
-		scen_error("cannot write: %s", strerror(errno));
-		rc = unknown(level, e);
-	}
+	if (write_report(o->out, &sb, level, e))
+		rc = SCEN_ERR_IO;
 	stats_release(&s);
 	sb_release(&sb);
 	return rc;
@@ -204,8 +214,11 @@ enum scen_err scen_cache_stats(const struct scen_config *cfg,
 	struct strbuf sb;
 	sb_init(&sb);
 	enum scen_err rc = verify(cfg, db, o, &sb, level, e);
-	if (write_all(o->out, &sb) < 0 && !rc)
-		rc = unknown(level, e);
+	/* what it found is lost with the report: that is said, and is
+	 * UNKNOWN under --check */
+	enum scen_err w = write_report(o->out, &sb, level, e);
+	if (!rc)
+		rc = w;
 	sb_release(&sb);
 	return rc;
 }

@@ -32,6 +32,8 @@ one 74 scen-cache-stats --json
 one 74 scen-cache-stats --prometheus
 one 74 scen-cache-stats --html -
 one 3 scen-cache-stats --check
+one 74 scen-cache-stats --verify
+one 3 scen-cache-stats --verify --check
 one 74 scen-pool-fill --dry-run
 # the serving commands too: the answers they could not write are told in
 # the same one line
