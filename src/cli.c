@@ -184,7 +184,9 @@ static enum scen_err long_opt(struct parse *p, int argc, char **argv, int *i)
 		sb_addf(&all, "%s'--%s'", n++ ? " or " : "", o->name);
 	}
 	enum scen_err r = SCEN_OK;
-	if (!o)
+	if (!len)	/* "--=x" */
+		r = scen_cli_bad(p->e, "unknown option '%s'", a);
+	else if (!o)
 		r = unknown(p, a, len + 2, name, len);
 	else if (n > 1)
 		r = hinted(p, "ambiguous option", a, len + 2, all.buf);
@@ -254,8 +256,7 @@ enum scen_err scen_cli_parse(struct scen_cli *cli,
 		}
 	}
 	if (!first && stray && !cli->done)
-		first = scen_fail(e, SCEN_ERR_USAGE,
-				  "unexpected argument '%s'", stray);
+		first = scen_cli_bad(e, "unexpected argument '%s'", stray);
 	return first;
 }
 

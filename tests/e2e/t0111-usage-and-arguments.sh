@@ -17,7 +17,7 @@ for bin in "$SCEN_BUILD"/bin/*; do
 		"$c" $args </dev/null >out 2>err
 		is "$c $args: exit 64" "$?" 64
 		is "$c $args: names the argument" "$(head -n 1 err)" \
-			"$c: unexpected argument 'foo'"
+			"$c: unexpected argument 'foo' (see $c --help)"
 		is "$c $args: nothing on standard output" "$(wc -c <out)" 0
 	done
 done
@@ -35,6 +35,8 @@ bad "scen-export: unknown option '--formt' (did you mean '--format'? see scen-ex
 	scen-export --formt csv
 bad "scen-export: ambiguous option '--t' (did you mean '--template' or '--tier'? see scen-export --help)" \
 	scen-export --t x
+bad "scen-export: unknown option '--=x' (see scen-export --help)" \
+	scen-export --=x
 bad "scen-export: option '--format' needs an argument: jsonl | csv (see scen-export --help)" \
 	scen-export --format
 bad "scen-export: --format 'xml': expected jsonl or csv (see scen-export --help)" \
