@@ -39,11 +39,32 @@ void scen_csv_field(struct strbuf *sb, const char *s, size_t n)
 	csv_field(sb, 0, s, n);
 }
 
+/* Whether a spreadsheet could read s as a formula: it starts with a tab
+ * or a CR (OWASP's list), or, after any blanks and line breaks (which
+ * some spreadsheets trim), with =, +, - or @, in ASCII or full width
+ * (U+FF1D, U+FF0B, U+FF0D, U+FF20, which some convert). */
+static int formula_like(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (n && (s[0] == '\t' || s[0] == '\r'))
+		return 1;
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
+			 s[i] == '\n'))
+		i++;
+	if (i < n && s[i] && strchr("=+-@", s[i]))
+		return 1;
+	static const char wide[][4] = {
+		"\xef\xbc\x9d", "\xef\xbc\x8b", "\xef\xbc\x8d", "\xef\xbc\xa0",
+	};
+	for (size_t k = 0; k < sizeof wide / sizeof wide[0]; k++)
+		if (n - i >= 3 && !memcmp(s + i, wide[k], 3))
+			return 1;
+	return 0;
+}
+
 void scen_csv_text(struct strbuf *sb, const char *s, size_t n)
 {
-	/* what spreadsheets read as the start of a formula (OWASP's list) */
-	int formula = n && s[0] && strchr("=+-@\t\r", s[0]);
-	csv_field(sb, formula ? '\'' : 0, s, n);
+	csv_field(sb, formula_like(s, n) ? '\'' : 0, s, n);
 }
 
 void scen_export_number(struct strbuf *sb, double d)
@@ -225,8 +246,10 @@ static enum scen_err check_names(const struct scen_config *cfg,
 	if (!e && !t)
 		return SCEN_OK;
 	int k = known(cfg, db, e, t);
-	if (k == 0 && e && t)	/* which of the two is unknown */
-		k = known(cfg, db, e, NULL) ? -2 : 0;
+	if (k == 0 && e && t) {	/* which of the two is unknown */
+		int ke = known(cfg, db, e, NULL);
+		k = ke == 1 ? -2 : ke;
+	}
 	if (k == 1)
 		return SCEN_OK;
 	if (k == -1)

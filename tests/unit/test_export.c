@@ -79,8 +79,20 @@ static void test_csv_text(void **state)
 	assert_string_equal(sb.buf, "a=1");
 	csv_text(&sb, "'quoted'");
 	assert_string_equal(sb.buf, "'quoted'");
+	/* after blanks and line breaks that a spreadsheet may trim, and in
+	 * full width */
 	csv_text(&sb, " =1");
-	assert_string_equal(sb.buf, " =1");
+	assert_string_equal(sb.buf, "' =1");
+	csv_text(&sb, "\n=2+2");
+	assert_string_equal(sb.buf, "\"'\n=2+2\"");
+	csv_text(&sb, "\xef\xbc\x9d" "3+3");
+	assert_string_equal(sb.buf, "'\xef\xbc\x9d" "3+3");
+	csv_text(&sb, "\xef\xbc\xa0" "x");
+	assert_string_equal(sb.buf, "'\xef\xbc\xa0" "x");
+	csv_text(&sb, " a");
+	assert_string_equal(sb.buf, " a");
+	csv_text(&sb, "\xef\xbc\x91");	/* U+FF11, a full-width 1 */
+	assert_string_equal(sb.buf, "\xef\xbc\x91");
 	csv_text(&sb, "");
 	assert_string_equal(sb.buf, "");
 	csv_text(&sb, "{\"a\":1}");
