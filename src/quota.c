@@ -81,7 +81,8 @@ struct scen_quota *scen_quota_new(const struct scen_config *cfg,
 	for (size_t i = 0; i < q->n; i++) {
 		q->cap[i] = -1;
 		if (cfg->provider.accounts[i].key)
-			scen_quota_key_fp(cfg->provider.accounts[i].key,
+			scen_quota_key_fp(cfg->provider.base_url,
+					  cfg->provider.accounts[i].key,
 					  q->fp[i]);
 	}
 	q->cursor = (size_t)(scen_random64() % (q->n ? q->n : 1));
@@ -103,15 +104,18 @@ void scen_quota_free(struct scen_quota *q)
 	free(q);
 }
 
-void scen_quota_key_fp(const char *key, char *out)
+void scen_quota_key_fp(const char *base_url, const char *key, char *out)
 {
 	/* 64 bits of a salted hash: enough to tell a replaced key from the
 	 * refused one, far too few to hold (or give back) a key */
-	XXH64_hash_t h = XXH3_64bits_withSeed(key, strlen(key), KEY_FP_SALT);
+	XXH64_hash_t url = XXH3_64bits_withSeed(base_url, strlen(base_url),
+						KEY_FP_SALT);
+	XXH64_hash_t h = XXH3_64bits_withSeed(key, strlen(key), url);
 	snprintf(out, SCEN_KEY_FP_SIZE, "%016llx", (unsigned long long)h);
 }
 
-int scen_quota_key_refused(const struct scen_account *ac,
+int scen_quota_key_refused(const struct scen_config *cfg,
+			   const struct scen_account *ac,
 			   const struct scen_acct_state *st)
 {
 	char fp[SCEN_KEY_FP_SIZE];
@@ -119,7 +123,7 @@ int scen_quota_key_refused(const struct scen_account *ac,
 		return 0;
 	if (!ac->key)
 		return 1;
-	scen_quota_key_fp(ac->key, fp);
+	scen_quota_key_fp(cfg->provider.base_url, ac->key, fp);
 	return !strcmp(fp, st->key_fp);
 }
 
@@ -444,16 +448,18 @@ static void probe_return(struct scen_quota *q, struct scen_acct_state *b,
 	b->opened_at = now - q->cfg->provider.breaker_cooldown_s;
 }
 
-/* What an answer says of the account's key: refused (401, 403) or taken
- * (the provider answered past authentication); a 5xx or no answer says
- * nothing. The verdict is stored with the key's fingerprint. */
+/* What an answer says of the account's key: refused (401) or taken (the
+ * provider answered past authentication); a 5xx or no answer says
+ * nothing, and neither does a 403, which may be about a model, an
+ * organisation or a proxy rather than the key (the account is still set
+ * aside for this run). The verdict is stored with the key's fingerprint. */
 static void judge_key(struct scen_quota *q, int acct,
 		      struct scen_acct_state *a, enum scen_outcome o,
-		      double now)
+		      long status, double now)
 {
 	const char *v = o == SCEN_OUT_AUTH ? "refused" : "accepted";
 	if (o == SCEN_OUT_SERVER || o == SCEN_OUT_TIMEOUT ||
-	    o == SCEN_OUT_CONNECT)
+	    o == SCEN_OUT_CONNECT || (o == SCEN_OUT_AUTH && status != 401))
 		return;
 	if (o != SCEN_OUT_AUTH)
 		q->proven[acct] = 1;
@@ -561,7 +567,7 @@ void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
 		q->probe[acct] = 0;
 	if (q->out[acct] > 0)
 		q->out[acct]--;
-	judge_key(q, acct, &a, o, now);
+	judge_key(q, acct, &a, o, status, now);
 	if (o == SCEN_OUT_429)
 		scen_db_call_settle(q->db, call, 429, 0, now);
 	else
@@ -599,8 +605,9 @@ void scen_quota_settle(struct scen_quota *q, int acct, int64_t call,
 		if (!q->disabled[acct]) {
 			q->disabled[acct] = 1;
 			scen_error("account %s: the provider refused its key "
-				   "(HTTP %ld); not using it again until it "
-				   "is replaced", ac->name, status);
+				   "(HTTP %ld); not using it %s", ac->name,
+				   status, status == 401 ? "again until it is "
+				   "replaced" : "in this run");
 			scen_db_event(q->db, "auth_failed", ac->name,
 				      "key refused; not used until replaced");
 		}

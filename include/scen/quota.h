@@ -33,13 +33,16 @@ void scen_quota_free(struct scen_quota *q);
 
 /* Size of a key's fingerprint: 16 hex digits and a NUL. */
 #define SCEN_KEY_FP_SIZE 17
-/* Writes key's fingerprint to out (SCEN_KEY_FP_SIZE bytes): XXH3-64 of the
- * key with a fixed salt, in hex. It tells one key from another without
- * the key being stored or recoverable. */
-void scen_quota_key_fp(const char *key, char *out);
+/* Writes the fingerprint of key at base_url to out (SCEN_KEY_FP_SIZE
+ * bytes): XXH3-64 of the key seeded with a salted hash of the provider's
+ * base_url, in hex. It tells one key from another, and a key at a
+ * corrected base_url from the one refused at the wrong one, without the
+ * key being stored or recoverable. */
+void scen_quota_key_fp(const char *base_url, const char *key, char *out);
 /* Whether st records the provider's refusal of ac's key as configured now
  * (or of some key, when ac has none in this environment). */
-int scen_quota_key_refused(const struct scen_account *ac,
+int scen_quota_key_refused(const struct scen_config *cfg,
+			   const struct scen_account *ac,
 			   const struct scen_acct_state *st);
 
 /* The start of the quota day containing now (day_resets_at). */

@@ -383,7 +383,7 @@ int stats_collect(struct stats *s, struct scen_report *r)
 		a->breaker_open = !strcmp(a->st.breaker, "open") &&
 			a->st.opened_at + cfg->provider.breaker_cooldown_s >
 			s->now;
-		a->key_refused = scen_quota_key_refused(a->cfg, &a->st);
+		a->key_refused = scen_quota_key_refused(cfg, a->cfg, &a->st);
 		a->day_use = a->cfg->rpd > 0
 			? (double)a->u.day / (double)a->cfg->rpd : NAN;
 		/* the provider said the day is spent: the ledger may not

@@ -682,6 +682,24 @@ static void test_probe_on_accepted_key(void **state)
 	}
 }
 
+/* A 403 sets the account aside for this run but is not remembered: it may
+ * be about a model, an organisation or a proxy, not the key. */
+static void test_forbidden_not_remembered(void **state)
+{
+	struct fx *f = fx_new(TWO, NULL);
+	struct scen_call c = answer(403);
+
+	reserve_avoid(f, T, 100, 1, NULL);
+	struct scen_acct_state before = state_of(f, "b");
+	capture_start();
+	settle(f, 1, SCEN_OUT_AUTH, &c, NULL, T);
+	free(capture_end());
+	struct scen_acct_state after = state_of(f, "b");
+	assert_string_equal(after.key_verdict, before.key_verdict);
+	assert_string_not_equal(after.key_verdict, "refused");
+	fx_free(f, 1);
+}
+
 /* A refused key is remembered: another process (a new quota on the same
  * database) makes no call on it; its fingerprint, not the key, is kept. */
 static void test_refusal_remembered(void **state)
@@ -697,13 +715,19 @@ static void test_refusal_remembered(void **state)
 	free(capture_end());
 	struct scen_acct_state b = state_of(f, "b");
 	assert_string_equal(b.key_verdict, "refused");
-	scen_quota_key_fp("gsk_test_b", fp);
+	scen_quota_key_fp(f->cfg->provider.base_url, "gsk_test_b", fp);
 	assert_string_equal(b.key_fp, fp);
 	assert_int_equal(strlen(fp), 16);
 	assert_null(strstr(fp, "gsk"));
-	assert_true(scen_quota_key_refused(&f->cfg->provider.accounts[1], &b));
-	assert_false(scen_quota_key_refused(&f->cfg->provider.accounts[0],
-					    &b));
+	assert_true(scen_quota_key_refused(f->cfg, &f->cfg->provider.accounts[1],
+					   &b));
+	assert_false(scen_quota_key_refused(f->cfg,
+					    &f->cfg->provider.accounts[0], &b));
+	/* the same key at another base_url is another fingerprint: a
+	 * corrected base_url tries the key again */
+	char other[SCEN_KEY_FP_SIZE];
+	scen_quota_key_fp("https://other.example/v1", "gsk_test_b", other);
+	assert_string_not_equal(other, fp);
 	scen_quota_free(f->q);
 	f->q = scen_quota_new(f->cfg, f->db);
 	scen_verbosity = 0;	/* the warning */
@@ -965,6 +989,7 @@ int main(void)
 		cmocka_unit_test(test_401_disables_account),
 		cmocka_unit_test(test_probe_on_accepted_key),
 		cmocka_unit_test(test_refusal_remembered),
+		cmocka_unit_test(test_forbidden_not_remembered),
 		cmocka_unit_test(test_headers_remaining_zero_block_until_reset),
 		cmocka_unit_test(test_headers_remaining_n_allows_n),
 		cmocka_unit_test(test_headers_token_budget),
