@@ -442,7 +442,29 @@ static int open_handle(struct scen_db *db, int readonly, int immutable)
 	return 0;
 }
 
+/* A quick read tells a non-database file before anything changes. */
+static int readable(struct scen_db *db)
+{
+	if (sql_int(db, "SELECT count(*) FROM sqlite_schema") < 0)
+		return scen_error("%s: not a usable SQLite database: %s",
+				  db->path, sqlite3_errmsg(db->h));
+	return 0;
+}
+
+static int has_content(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && st.st_size > 0;
+}
+
 /*
+ * Whose the file is, told before anything could change it: first from the
+ * file as it is on disk, read as immutable (no lock, no journal rolled
+ * back, no -wal read or checkpointed), so that another program's database
+ * is refused untouched; then, on the connection that will be used, once
+ * more for what only a -wal holds, with no checkpoint at its close until
+ * the file proves scen's.
+ *
  * A read-only open (see scen_db_open) creates nothing until the file
  * proves scen's, and nothing at all when the process may not write beside
  * it: a -shm made by a reader that may not write the database would stop
@@ -457,16 +479,19 @@ static int open_for(struct scen_db *db, int readonly,
 	int alone = readonly && !exists_beside(db->path, "-wal") &&
 		    !exists_beside(db->path, "-shm") &&
 		    !exists_beside(db->path, "-journal");
-	if (open_handle(db, readonly, alone) < 0)
+	if (alone || has_content(db->path)) {
+		if (open_handle(db, 1, 1) < 0 || readable(db) < 0 ||
+		    check_owner(db, err) < 0)
+			return -1;
+		if (alone && !may_write_beside(db->path))
+			return 0;
+	}
+	if (open_handle(db, readonly, 0) < 0 || readable(db) < 0)
 		return -1;
-	/* A quick read tells a non-database file before anything changes. */
-	if (sql_int(db, "SELECT count(*) FROM sqlite_schema") < 0)
-		return scen_error("%s: not a usable SQLite database: %s",
-				  db->path, sqlite3_errmsg(db->h));
+	sqlite3_db_config(db->h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (check_owner(db, err) < 0)
 		return -1;
-	if (alone && may_write_beside(db->path))
-		return open_handle(db, readonly, 0);
+	sqlite3_db_config(db->h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
 	return 0;
 }
 

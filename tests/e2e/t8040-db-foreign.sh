@@ -38,6 +38,44 @@ for f in notes.db walapp.db marked.db; do
 done
 is "no provider call was made" "$(fake_stat 'r["calls"]')" 0
 
+# another program's database caught mid-write: in WAL mode with its last
+# commits only in the -wal (the program died before a checkpoint), and
+# with a hot rollback journal. Neither is checkpointed nor rolled back:
+# the file, its -wal and its journal stay as they were (the -shm, an index
+# of the -wal that any reader rebuilds, is not the database's content).
+python3 - <<'PY'
+import os, sqlite3
+c = sqlite3.connect("livewal.db")
+c.execute("PRAGMA journal_mode = WAL")
+c.execute("PRAGMA wal_autocheckpoint = 0")
+c.execute("CREATE TABLE t(x)"); c.commit()
+c.execute("INSERT INTO t VALUES (randomblob(5000))"); c.commit()
+pid = os.fork()
+if pid == 0:
+    c2 = sqlite3.connect("hot.db")
+    c2.execute("PRAGMA journal_mode = DELETE")
+    c2.execute("CREATE TABLE t(x)"); c2.commit()
+    c2.execute("INSERT INTO t VALUES (randomblob(20000))"); c2.commit()
+    c2.execute("BEGIN"); c2.execute("DELETE FROM t")
+    c2.execute("INSERT INTO t VALUES (randomblob(30000))")
+    c2.execute("PRAGMA cache_spill = 1")
+    c2.execute("UPDATE t SET x = randomblob(40000)")
+    os._exit(0)                           # dies mid-transaction
+os.waitpid(pid, 0)
+os._exit(0)                               # dies before a checkpoint
+PY
+for f in livewal.db hot.db; do
+	before=$(for g in "$f" "$f-wal" "$f-journal"; do
+		[ -e "$g" ] && echo "$g $(sha256sum <"$g")"; done)
+	for c in scen-serve-stdin scen-export; do
+		req b1 s2 | $c --db "$f" >c.out 2>c.err
+		is "$f: $c: exit 65" "$?" 65
+	done
+	is "$f: it, its -wal or journal as they were" "$(for g in "$f" \
+		"$f-wal" "$f-journal"; do [ -e "$g" ] &&
+		echo "$g $(sha256sum <"$g")"; done)" "$before"
+done
+
 # a new file, a 0-byte file and a SQLite file without tables: scen's
 : >zero.db
 python3 -c 'import sqlite3; c = sqlite3.connect("blank.db"); c.execute("VACUUM"); c.close()'
