@@ -1,9 +1,11 @@
 /* scen-gen — generate fresh scenarios now, store and print them
  * (scen-gen(1)). */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "scen/cli.h"
@@ -93,7 +95,6 @@ static const struct scen_cli_cmd cmd = {
 static enum scen_err flags_request(struct args *a, struct scen_error *e)
 {
 	struct strbuf sb;
-	int fds[2];
 
 	sb_init(&sb);
 	sb_adds(&sb, "{\"id\":\"gen\"");
@@ -117,13 +118,19 @@ static enum scen_err flags_request(struct args *a, struct scen_error *e)
 		sb_addf(&sb, ",\"position\":%ld",
 			strtol(a->position, NULL, 10));
 	sb_adds(&sb, "}\n");
-	int ok = pipe(fds) == 0 &&
-		 write(fds[1], sb.buf, sb.len) == (ssize_t)sb.len;
+	/* a file in memory, not a pipe: a request of any length is
+	 * written whole before it is read */
+	int fd = memfd_create("scen-gen-request", MFD_CLOEXEC);
+	int ok = fd >= 0 && write(fd, sb.buf, sb.len) == (ssize_t)sb.len &&
+		 lseek(fd, 0, SEEK_SET) == 0;
 	sb_release(&sb);
-	if (!ok)
-		return scen_fail(e, SCEN_ERR_SOFTWARE, "cannot make a pipe");
-	close(fds[1]);
-	a->o.in_fd = fds[0];
+	if (!ok) {
+		if (fd >= 0)
+			close(fd);
+		return scen_fail(e, SCEN_ERR_SOFTWARE, "cannot hold the "
+				 "request: %s", strerror(errno));
+	}
+	a->o.in_fd = fd;
 	a->o.in_name = "the flags";
 	return SCEN_OK;
 }

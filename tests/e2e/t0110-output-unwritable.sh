@@ -41,4 +41,13 @@ req b s2 >in.jsonl
 one 74 scen-serve-stdin
 one 74 scen-gen --template hiring --experiment trust-2026 --factor \
 	gender=male --factor age=older --factor tone=warm --position 2
+
+# scen-gen's flags make a request of any length (it once hung on one
+# longer than a pipe holds)
+long=$(head -c 70000 /dev/zero | tr '\0' a)
+timeout 20 scen-gen --template hiring --experiment trust-2026 --factor \
+	"gender=$long" --factor age=older --factor tone=warm --position 2 \
+	>out 2>err
+is "scen-gen, a 70,000-byte factor: answered, not hung" \
+	"$?:$(j 'r["error"]' out)" "65:bad_level"
 done_testing
