@@ -219,6 +219,11 @@ static int migrate(struct scen_db *db, int readonly, struct scen_error *err)
 	 * the next read-write open */
 	if (v == last && (readonly || marked(db)))
 		return 0;
+	/* a reader that may not migrate an older schema reads it as the
+	 * last one when it can (an archived study on read-only media) */
+	if (readonly && v > 0 && db_read_as_last[v])
+		return db_exec(db, db_read_as_last[v]) < 0
+			? said(err, SCEN_ERR_IO, -1) : 0;
 	if (readonly)
 		return said(err, SCEN_ERR_IO,
 			    scen_error("%s: schema version %lld needs "

@@ -49,6 +49,9 @@ enum stmt_id {
 /* db_schema.c: migration i takes user_version i to i + 1 (never edit a
  * shipped one); the statements' SQL by id. */
 extern const char *const db_migrations[];
+/* db_schema.c: for a read-only open of an older schema i, what makes it
+ * read as the last one (temporary views), or NULL. */
+extern const char *const db_read_as_last[];
 extern const char *const db_stmt_sql[ST_COUNT];
 
 struct scen_db {

@@ -18,7 +18,8 @@ is "setup: served" "$(j 'r["status"]' out | sort -u)" ok
 chmod 755 "$T"
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 # the same clock for every run: the figures of a window do not move
-SCEN_CLOCK_SCALE=0.000001 SCEN_CLOCK_EPOCH=$(date +%s)
+# (a second on, so that what the writer below serves comes after the rest)
+SCEN_CLOCK_SCALE=0.000001 SCEN_CLOCK_EPOCH=$(($(date +%s) + 1))
 export SCEN_CLOCK_SCALE SCEN_CLOCK_EPOCH
 
 # reads D TAG: every stats format and export in folder D, as nobody,
@@ -92,4 +93,27 @@ is "no file owned by the reader" "$(find d -user nobody | wc -l)" 0
 exec 3>&-
 wait $pid
 is "the writer ends well" "$?" 0
+
+# a study archived read-only by the previous scen (schema 2): read as it
+# is, not "needs migrating", which a reader could not do
+mkdir old
+python3 -c '
+import sqlite3, sys
+c = sqlite3.connect("old/scen.db")
+c.executescript(open(sys.argv[1]).read())
+' "$SCEN_TEST_DATA/schema-v2.sql"
+cp scen.yaml old/ && chmod 444 old/scen.db && chmod 555 old
+(cd old && as_nobody scen-export -c scen.yaml) >old.jsonl 2>old.err
+oldsql() {
+	python3 -c 'import sqlite3, sys
+c = sqlite3.connect("file:old/scen.db?immutable=1", uri=True)
+print(c.execute(sys.argv[1]).fetchone()[0])' "$1"
+}
+is "schema 2, read-only: the export exits 0 with its servings" \
+	"$?:$(wc -l <old.jsonl | tr -d ' ')" "0:$(oldsql 'select count(*) from servings')"
+(cd old && as_nobody scen-cache-stats --json -c scen.yaml) >old.json 2>>old.err
+is "schema 2, read-only: the stats exit 0" "$?" 0
+is "schema 2, read-only: no warning or error" "$(cat old.err)" ""
+is "schema 2, read-only: still schema 2, nothing created" \
+	"$(oldsql 'pragma user_version') $(ls -A old | tr '\n' ' ')" "2 scen.db scen.yaml "
 done_testing

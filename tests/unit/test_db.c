@@ -396,8 +396,9 @@ static void test_empty_sqlite_initialised(void **state)
 }
 
 /* Databases from before the mark (schema 1 to 3, application_id 0) are
- * known by their tables: read-only opens read them as they are, the next
- * read-write open migrates and marks them. */
+ * known by their tables: read-only opens read them as they are (schema 2
+ * as the last; schema 1 needs migrating), the next read-write open
+ * migrates and marks them. */
 static void test_unmarked_scen_database(void **state)
 {
 	char *path = path_for("old.db"), *err;
@@ -425,13 +426,18 @@ static void test_unmarked_scen_database(void **state)
 				   "DROP TABLE spool_replayed;"
 				   "PRAGMA user_version = 1;");
 		db = open_quiet(path, SCEN_DB_READONLY, &kind, &err);
-		if (v < 3) {	/* needs migrating first */
+		if (v < 2) {	/* needs migrating first */
 			assert_null(db);
 			assert_int_equal(kind, SCEN_ERR_IO);
-		} else {
+		} else {	/* read as it is (schema 2 as the last) */
 			assert_non_null(db);
 			assert_int_equal(query_int(db, "PRAGMA application_id"),
 					 0);
+			assert_int_equal(query_int(db, "SELECT count(*) FROM "
+						   "accounts WHERE key_verdict "
+						   "IS NULL"),
+					 query_int(db, "SELECT count(*) FROM "
+						   "main.accounts"));
 			scen_db_close(db);
 		}
 		free(err);
