@@ -141,6 +141,14 @@ void db_bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
+void db_bind_int64_if(sqlite3_stmt *st, int i, int has, int64_t v)
+{
+	if (has)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
 void db_bind_nulls(sqlite3_stmt *st, int from, int last)
 {
 	for (int i = from; i <= last; i++)

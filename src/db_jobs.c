@@ -44,10 +44,7 @@ int scen_db_job_update(struct scen_db *db, int64_t rowid, const char *state,
 	db_bind_text_or_null(st, 4, account);
 	sqlite3_bind_int(st, 5, attempts);
 	db_bind_text_or_null(st, 6, error);
-	if (scenario)
-		sqlite3_bind_int64(st, 7, scenario);
-	else
-		sqlite3_bind_null(st, 7);
+	db_bind_int64_if(st, 7, scenario != 0, scenario);
 	return db_run(db, st);
 }
 

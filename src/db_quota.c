@@ -141,10 +141,7 @@ int64_t scen_db_call_reserve(struct scen_db *db, const char *account,
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 2, now);
 	sqlite3_bind_int64(st, 3, tokens);
-	if (job)
-		sqlite3_bind_int64(st, 4, job);
-	else
-		sqlite3_bind_null(st, 4);
+	db_bind_int64_if(st, 4, job != 0, job);
 	if (db_run(db, st) < 0)
 		return -1;
 	return sqlite3_last_insert_rowid(db->h);

@@ -192,6 +192,22 @@ static int parse_levels(const struct scen_template *t, const char *json,
 	return 0;
 }
 
+/* The request a stored row was made for, from its factors (column col)
+ * and position (col + 1), with its keys; -1 when its factors are not t's. */
+static int row_request(sqlite3_stmt *st, int col,
+		       const struct scen_template *t, struct scen_request *rq)
+{
+	memset(rq, 0, sizeof *rq);
+	rq->exp = t->experiment;
+	rq->tpl = t;
+	const char *factors = (const char *)sqlite3_column_text(st, col);
+	if (!factors || parse_levels(t, factors, rq->levels) < 0)
+		return -1;
+	rq->position = (long)sqlite3_column_int64(st, col + 1);
+	scen_request_keys(rq);
+	return 0;
+}
+
 /* Adds one row of ST_LOAD/ST_NEW_SCN (columns id, key, factors, position,
  * serves, origin, created_at) of template t to ix. */
 static void add_row(sqlite3_stmt *st, const struct scen_template *t,
@@ -208,15 +224,7 @@ static void add_row(sqlite3_stmt *st, const struct scen_template *t,
 		return;
 	/* the first row of its cell: read its factors, check its key */
 	struct scen_request rq;
-	memset(&rq, 0, sizeof rq);
-	rq.exp = t->experiment;
-	rq.tpl = t;
-	const char *factors = (const char *)sqlite3_column_text(st, 2);
-	if (!factors || parse_levels(t, factors, rq.levels) < 0)
-		return;
-	rq.position = (long)sqlite3_column_int64(st, 3);
-	scen_request_keys(&rq);
-	if (memcmp(key, rq.key, 16) != 0)
+	if (row_request(st, 2, t, &rq) < 0 || memcmp(key, rq.key, 16) != 0)
 		return;	/* stored under another key: not ours to serve */
 	struct scen_stored s = {
 		.rowid = rowid,
@@ -374,10 +382,7 @@ int scen_db_insert_scenario(struct scen_db *db, struct scen_scenario *s)
 	sqlite3_bind_int64(st, 14, s->prompt_tokens);
 	sqlite3_bind_int64(st, 15, s->completion_tokens);
 	sqlite3_bind_double(st, 16, s->created_at);
-	if (s->job)
-		sqlite3_bind_int64(st, 17, s->job);
-	else
-		sqlite3_bind_null(st, 17);
+	db_bind_int64_if(st, 17, s->job != 0, s->job);
 	sqlite3_bind_int64(st, 18, db_text_hash(rq->key, 16, s->text,
 						strlen(s->text)));
 	if (db_run(db, st) < 0)
@@ -419,14 +424,8 @@ static const char *row_damage(sqlite3_stmt *st, const struct scen_template *t,
 				 (size_t)sqlite3_column_bytes(st, 1)))
 		return "its text does not match its checksum";
 	struct scen_request rq;
-	memset(&rq, 0, sizeof rq);
-	rq.exp = t->experiment;
-	rq.tpl = t;
-	const char *factors = (const char *)sqlite3_column_text(st, 8);
-	if (!factors || parse_levels(t, factors, rq.levels) < 0)
+	if (row_request(st, 8, t, &rq) < 0)
 		return "its factors are not the template's";
-	rq.position = (long)sqlite3_column_int64(st, 9);
-	scen_request_keys(&rq);
 	if (memcmp(rq.key, key, 16))
 		return "its factors do not give its key";
 	memcpy(out->levels, rq.levels, sizeof out->levels);
@@ -486,10 +485,7 @@ static int put_serving(struct scen_db *db, const struct scen_spooled *r,
 	sqlite3_bind_text(st, 4, r->template_name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, r->version, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, r->factors, -1, SQLITE_STATIC);
-	if (r->has_position)
-		sqlite3_bind_int64(st, 7, r->position);
-	else
-		sqlite3_bind_null(st, 7);
+	db_bind_int64_if(st, 7, r->has_position, r->position);
 	sqlite3_bind_text(st, 8, r->tier, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 9, r->similarity);
 	sqlite3_bind_int64(st, 10, scn);

@@ -83,6 +83,8 @@ int db_exec(struct scen_db *db, const char *sql);
 int64_t db_int(struct scen_db *db, enum stmt_id id);
 /* Binds s, or NULL when s is NULL. */
 void db_bind_text_or_null(sqlite3_stmt *st, int i, const char *s);
+/* Binds v, or NULL when has is 0 (a row id of 0 is none). */
+void db_bind_int64_if(sqlite3_stmt *st, int i, int has, int64_t v);
 /* Binds NULL to columns from to last. */
 void db_bind_nulls(sqlite3_stmt *st, int from, int last);
 /* Binds rq's experiment, template, version, key, factors (as JSON, in
