@@ -433,14 +433,14 @@ static const char *row_damage(sqlite3_stmt *st, const struct scen_template *t,
 	return NULL;
 }
 
-int scen_db_scenario_get(struct scen_db *db, int64_t rowid,
-			 const struct scen_template *t,
-			 struct scen_scenario_row *out)
+enum scen_err scen_db_scenario_get(struct scen_db *db, int64_t rowid,
+				   const struct scen_template *t,
+				   struct scen_scenario_row *out)
 {
 	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st = db_stmt(db, ST_GET_SCN);
 	if (!st)
-		return -1;
+		return SCEN_ERR_IO;
 	sqlite3_bind_int64(st, 1, rowid);
 	int r = sqlite3_step(st);
 	if (r != SQLITE_ROW) {
@@ -448,9 +448,10 @@ int scen_db_scenario_get(struct scen_db *db, int64_t rowid,
 		if (r == SQLITE_DONE) {
 			scen_error("%s: scenario %lld is missing", db->path,
 				   (long long)rowid);
-			return SCEN_DB_DAMAGED;
+			return SCEN_ERR_DAMAGED;
 		}
-		return db_fail(db, "reading a scenario");
+		db_fail(db, "reading a scenario");
+		return SCEN_ERR_IO;
 	}
 	col_copy(st, 0, out->sid, sizeof out->sid);
 	const char *why = row_damage(st, t, out);
@@ -459,7 +460,7 @@ int scen_db_scenario_get(struct scen_db *db, int64_t rowid,
 			   "not served", db->path, out->sid,
 			   (long long)rowid, why);
 		sqlite3_reset(st);
-		return SCEN_DB_DAMAGED;
+		return SCEN_ERR_DAMAGED;
 	}
 	out->text = xstrndup((const char *)sqlite3_column_text(st, 1),
 			     (size_t)sqlite3_column_bytes(st, 1));
@@ -468,7 +469,7 @@ int scen_db_scenario_get(struct scen_db *db, int64_t rowid,
 	out->created_at = sqlite3_column_double(st, 4);
 	col_copy(st, 5, out->origin, sizeof out->origin);
 	sqlite3_reset(st);
-	return 0;
+	return SCEN_OK;
 }
 
 /* Stores serving r of scenario row scn and notes it for catch-up (the
@@ -540,44 +541,53 @@ static int spool_mark(struct scen_db *db, const char *uid)
 	return sqlite3_changes(db->h) > 0;
 }
 
-int scen_db_replay_serving(struct scen_db *db, const char *uid,
-			   const struct scen_spooled *r)
+enum scen_err scen_db_replay_serving(struct scen_db *db, const char *uid,
+				     const struct scen_spooled *r, int *added)
 {
 	sqlite3_stmt *q = db_stmt(db, ST_SCN_BY_SID);
 	sqlite3_stmt *up = db_stmt(db, ST_SERVED);
+	*added = 0;
 	if (!q || !up)
-		return -1;
+		return SCEN_ERR_IO;
 	sqlite3_bind_text(q, 1, r->scenario_sid, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(q);
 	int64_t scn = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
 	sqlite3_reset(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(db, "finding a spooled serving's scenario");
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		db_fail(db, "finding a spooled serving's scenario");
+		return SCEN_ERR_IO;
+	}
 	if (!scn)
-		return SCEN_DB_DAMAGED;
+		return SCEN_ERR_DAMAGED;
 	int fresh = spool_mark(db, uid);
 	if (fresh <= 0)
-		return fresh;
+		return fresh < 0 ? SCEN_ERR_IO : SCEN_OK;
 	if (put_serving(db, r, scn) < 0)
-		return -1;
+		return SCEN_ERR_IO;
 	sqlite3_bind_int64(up, 1, scn);
 	sqlite3_bind_int64(up, 2, 1);
 	if (db_run(db, up) < 0)
-		return -1;
-	return 1;
+		return SCEN_ERR_IO;
+	*added = 1;
+	return SCEN_OK;
 }
 
-int scen_db_replay_count(struct scen_db *db, const char *uid, int64_t hour,
-			 const char *name, long n)
+enum scen_err scen_db_replay_count(struct scen_db *db, const char *uid,
+				   int64_t hour, const char *name, long n,
+				   int *added)
 {
 	sqlite3_stmt *st = db_stmt(db, ST_COUNTER);
+	*added = 0;
 	if (!st)
-		return -1;
+		return SCEN_ERR_IO;
 	int fresh = spool_mark(db, uid);
 	if (fresh <= 0)
-		return fresh;
+		return fresh < 0 ? SCEN_ERR_IO : SCEN_OK;
 	sqlite3_bind_int64(st, 1, hour);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, n);
-	return db_run(db, st) < 0 ? -1 : 1;
+	if (db_run(db, st) < 0)
+		return SCEN_ERR_IO;
+	*added = 1;
+	return SCEN_OK;
 }

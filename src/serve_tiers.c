@@ -158,14 +158,15 @@ static const struct scen_cached *sound_row(struct server *s, struct pend *p,
 	const struct scen_cached *c = scen_rowcache_get(&s->rows, rowid);
 	if (!c) {
 		struct scen_scenario_row rd;
-		int g = scen_db_scenario_get(s->db, rowid, p->rq.tpl, &rd);
-		if (g < 0 && (g == SCEN_DB_DAMAGED || s->degraded)) {
+		enum scen_err g = scen_db_scenario_get(s->db, rowid, p->rq.tpl,
+						       &rd);
+		if (g && (g == SCEN_ERR_DAMAGED || s->degraded)) {
 			set_aside(s, rowid);
 			*rc = 1;
 			return NULL;
 		}
-		if (g < 0) {
-			s->failed = SCEN_ERR_IO;
+		if (g) {
+			s->failed = g;
 			*rc = -1;
 			return NULL;
 		}

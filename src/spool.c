@@ -517,14 +517,17 @@ static int parse_serving(json_t *o, struct scen_spooled *r)
 	return 0;
 }
 
-/* Replays one line: 1 added, 0 added before, -1 error, -2 unusable. */
-static int replay_line(struct scen_db *db, const char *line, size_t len,
-		       long *servings, long *counts)
+/* Replays one line; *added 1 when it was added now. SCEN_OK,
+ * SCEN_ERR_IO, or SCEN_ERR_DAMAGED for a line that cannot be used. */
+static enum scen_err replay_line(struct scen_db *db, const char *line,
+				 size_t len, long *servings, long *counts,
+				 int *added)
 {
 	json_t *o = json_loadb(line, len, 0, NULL);
 	const char *type = str_of(o, "type");
 	const char *uid = str_of(o, "uid");
-	int rc = SCEN_DB_DAMAGED;
+	enum scen_err rc = SCEN_ERR_DAMAGED;
+	*added = 0;
 	if (!o || !type || !uid) {
 		json_decref(o);
 		return rc;
@@ -532,9 +535,8 @@ static int replay_line(struct scen_db *db, const char *line, size_t len,
 	if (!strcmp(type, "serving")) {
 		struct scen_spooled r;
 		if (parse_serving(o, &r) == 0)
-			rc = scen_db_replay_serving(db, uid, &r);
-		if (rc == 1)
-			(*servings)++;
+			rc = scen_db_replay_serving(db, uid, &r, added);
+		*servings += *added;
 	} else if (!strcmp(type, "count")) {
 		const char *name = str_of(o, "name");
 		json_t *hour = json_object_get(o, "hour");
@@ -543,9 +545,9 @@ static int replay_line(struct scen_db *db, const char *line, size_t len,
 			rc = scen_db_replay_count(db, uid,
 						  json_integer_value(hour),
 						  name,
-						  (long)json_integer_value(n));
-		if (rc == 1)
-			(*counts)++;
+						  (long)json_integer_value(n),
+						  added);
+		*counts += *added;
 	}
 	json_decref(o);
 	return rc;
@@ -583,16 +585,18 @@ static int replay_one(void *vctx, const char *line, size_t len)
 {
 	struct replay *r = vctx;
 	r->lineno++;
-	int k = replay_line(r->db, line, len, &r->servings, &r->counts);
-	if (k == 0) {
-		r->seen++;
-	} else if (k == SCEN_DB_DAMAGED) {
+	int added;
+	enum scen_err k = replay_line(r->db, line, len, &r->servings,
+				      &r->counts, &added);
+	if (k == SCEN_OK) {
+		r->seen += !added;
+	} else if (k == SCEN_ERR_DAMAGED) {
 		scen_warn("%s:%ld: not replayed: not a spool record, or its "
 			  "scenario is not in the database", r->path,
 			  r->lineno);
 		sb_add(&r->rejected, line, len);
 		sb_addc(&r->rejected, '\n');
-	} else if (k < 0) {
+	} else {
 		r->rc = -1;
 		return 1;
 	}

@@ -147,20 +147,19 @@ struct scen_scenario_row {
 	uint16_t levels[SCEN_MAX_FACTORS];	/* as parsed for t */
 	long position;
 };
-/* A check of the row found it damaged (see scen_db_scenario_get). */
-#define SCEN_DB_DAMAGED (-2)
 /*
  * Reads a scenario of template t. The row must prove sound: of t's
  * version, its factors and position giving its stored key, and its text
  * matching the checksum stored with it (text_hash: XXH3-64 of the text
  * seeded with the XXH3-64 of the key; NULL only on rows the database
- * could not hash). Returns 0, -1 on a read error, or SCEN_DB_DAMAGED when
+ * could not hash). Returns SCEN_OK, SCEN_ERR_IO on a read error, or
+ * SCEN_ERR_DAMAGED when
  * a check fails (both reported, naming the scenario); on error out->text
  * is NULL.
  */
-int scen_db_scenario_get(struct scen_db *db, int64_t rowid,
-			 const struct scen_template *t,
-			 struct scen_scenario_row *out);
+enum scen_err scen_db_scenario_get(struct scen_db *db, int64_t rowid,
+				   const struct scen_template *t,
+				   struct scen_scenario_row *out);
 
 struct scen_serving {
 	const struct scen_request *rq;
@@ -195,13 +194,15 @@ struct scen_spooled {
 };
 /* Replaying a spool (spool.c), in a write transaction. Each record's uid
  * is kept in spool_replayed, so a record is added once however often it
- * is replayed. Return 1 added, 0 added before, -1 error (reported), and
- * for a serving SCEN_DB_DAMAGED when its scenario is not in the
- * database. */
-int scen_db_replay_serving(struct scen_db *db, const char *uid,
-			   const struct scen_spooled *r);
-int scen_db_replay_count(struct scen_db *db, const char *uid, int64_t hour,
-			 const char *name, long n);
+ * is replayed: *added is 1 when it was added now, 0 when before. Returns
+ * SCEN_OK, SCEN_ERR_IO (reported), or for a serving SCEN_ERR_DAMAGED when
+ * its scenario is not in the database. */
+enum scen_err scen_db_replay_serving(struct scen_db *db, const char *uid,
+				     const struct scen_spooled *r,
+				     int *added);
+enum scen_err scen_db_replay_count(struct scen_db *db, const char *uid,
+				   int64_t hour, const char *name, long n,
+				   int *added);
 
 
 /* The shared state of one account (or "*provider", the provider-wide
