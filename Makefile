@@ -1,9 +1,12 @@
 # scen — serve LLM-generated scenarios to research experiments.
 #
 # Adding a command:
-#   1. cmd/scen-NAME.c: a thin main that parses options and calls scen_NAME()
+#   1. cmd/scen-NAME.c: a thin main with its option table (struct
+#      scen_cli_opt, parsed by scen_cli_parse) that calls scen_NAME() and
+#      turns its enum scen_err into the exit status (scen_err_report)
 #   2. add scen-NAME to COMMANDS below
-#   3. man/scen-NAME.1 (mdoc), with --help matching its SYNOPSIS
+#   3. man/scen-NAME.1 (mdoc): its SYNOPSIS and OPTIONS list what the
+#      table does (t0120 fails when they drift apart)
 #   4. tests/e2e/tNNNN-NAME-*.sh end-to-end tests (the unit tests of the
 #      library code it uses go in tests/unit/test_*.c)
 
