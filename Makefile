@@ -147,6 +147,9 @@ lint:
 	mandoc -T lint -W warning man/*
 
 install: all
+	@if [ -n "$(TEST_HOOKS)" ]; then \
+		echo "make install: $(B) holds the test hooks; install from build/" >&2; \
+		exit 2; fi
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
