@@ -19,7 +19,7 @@ chmod 755 "$T"
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
 # the same clock for every run: the figures of a window do not move
 # (a second on, so that what the writer below serves comes after the rest)
-SCEN_CLOCK_SCALE=0.000001 SCEN_CLOCK_EPOCH=$(($(date +%s) + 1))
+SCEN_CLOCK_SCALE=1e-300 SCEN_CLOCK_EPOCH=$(($(date +%s) + 1))
 export SCEN_CLOCK_SCALE SCEN_CLOCK_EPOCH
 
 # reads D TAG: every stats format and export in folder D, as nobody,
