@@ -17,22 +17,14 @@ mkfifo fifo
 SCEN_CONFIG=slow.yaml scen-serve-stdin <fifo >outb 2>errb &
 pid=$!
 exec 3>fifo
-# wait_answers FILE N: waits (up to 10 s) until FILE holds N answers
-wait_answers() {
-	for _w in $(seq 1 100); do
-		[ "$(wc -l <"$1")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 req b0 sb0 male younger cold 9 >&3	# B's first turn: its index is loaded
-check "B answers its first request" wait_answers outb 1
+check "B answers its first request" wait_lines outb 1
 
 # A stores a scenario and serves it once; then B is asked for it
 req a1 sa1 female older warm 3 | SCEN_CONFIG=fast.yaml scen-serve-stdin >outa 2>erra
 is "A: generated" "$(j 'r["tier"]' outa)" fresh
 req b1 sb1 female older warm 3 >&3
-check "B answers" wait_answers outb 2
+check "B answers" wait_lines outb 2
 is "B serves what A stored (served once: max_serves 2 leaves one)" \
 	"$(sed -n 2p outb | j 'r["status"] + " " + r.get("tier", "") + " " + r.get("scenario_id", "")')" \
 	"ok cache $(j 'r["scenario_id"]' outa)"
@@ -42,7 +34,7 @@ req b2 sb2 male older neutral 5 >&3
 sleep 0.2
 req a2 sa2 male older neutral 5 | SCEN_CONFIG=fast.yaml scen-serve-stdin >outa 2>erra
 is "A: generated while B waits" "$(j 'r["tier"]' outa)" fresh
-check "B answers after its deadline" wait_answers outb 3
+check "B answers after its deadline" wait_lines outb 3
 is "B serves what A stored while it waited, not unavailable" \
 	"$(sed -n 3p outb | j 'r["status"] + " " + r.get("tier", "") + " " + r.get("scenario_id", "")')" \
 	"ok cache $(j 'r["scenario_id"]' outa)"

@@ -12,15 +12,6 @@ fake_start
 # a generation may wait long: it is still in flight at the failure
 TIMEOUT_S=30 DEADLINE_S=60 FALLBACK="cache, fresh, relaxed" write_config
 
-# wait_lines FILE N: waits (up to 10 s) until FILE has N lines
-wait_lines() {
-	for _w in $(seq 1 100); do
-		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 design 8 a | scen-serve-stdin >out1 2>err1
 is "setup: eight scenarios (female, younger, neutral, positions 1-8)" "$(sql 'select count(*) from scenarios')" 8
 

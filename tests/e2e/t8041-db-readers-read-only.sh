@@ -81,7 +81,7 @@ rm -f fifo && mkfifo fifo
 pid=$!
 exec 3>fifo
 req w1 sw1 female older warm 5 >&3
-for _w in $(seq 1 100); do [ -s w.out ] && break; sleep 0.1; done
+wait_lines w.out 1
 is "the writer served" "$(j 'r["status"]' w.out)" ok
 check "its -wal is there" test -s d/scen.db-wal
 (cd d && as_nobody scen-export -c scen.yaml) >w.jsonl 2>w.rerr

@@ -219,6 +219,15 @@ req() {
 		"$1" "$2" "${7:-trust-2026}" "${3:-female}" "${4:-older}" "${5:-warm}" "${6:-3}"
 }
 
+# wait_lines FILE N: waits (up to 10 s) until FILE has N lines
+wait_lines() {
+	for _w in $(seq 1 100); do
+		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_sql QUERY VALUE: waits (up to 10 s) until QUERY gives VALUE
 wait_sql() {
 	for _w in $(seq 1 100); do

@@ -107,6 +107,25 @@ static struct scen_db *open_quiet(const char *path, int flags,
 	return db;
 }
 
+/* path opens read-write with nothing said, at the last schema, marked as
+ * scen's. */
+static void assert_opens_current(const char *path)
+{
+	enum scen_err kind;
+	char *err;
+	struct scen_db *db = open_quiet(path, 0, &kind, &err);
+
+	assert_non_null(db);
+	assert_int_equal(kind, SCEN_OK);
+	assert_string_equal(err, "");
+	assert_int_equal(query_int(db, "PRAGMA application_id"),
+			 SCEN_DB_APPLICATION_ID);
+	assert_int_equal(query_int(db, "PRAGMA user_version"),
+			 scen_db_schema_version());
+	scen_db_close(db);
+	free(err);
+}
+
 static void test_fresh_database(void **state)
 {
 	char *path = path_for("fresh.db"), *err, *mode;
@@ -378,20 +397,10 @@ static void test_foreign_database_refused(void **state)
  * scen's to initialise, and gets scen's mark. */
 static void test_empty_sqlite_initialised(void **state)
 {
-	char *path = path_for("blank.db"), *err;
-	struct scen_db *db;
-	enum scen_err kind;
+	char *path = path_for("blank.db");
 
 	plain_exec(path, "PRAGMA page_size = 8192; VACUUM;");
-	db = open_quiet(path, 0, &kind, &err);
-	assert_non_null(db);
-	assert_int_equal(kind, SCEN_OK);
-	assert_int_equal(query_int(db, "PRAGMA application_id"),
-			 SCEN_DB_APPLICATION_ID);
-	assert_int_equal(query_int(db, "PRAGMA user_version"),
-			 scen_db_schema_version());
-	scen_db_close(db);
-	free(err);
+	assert_opens_current(path);
 	free(path);
 }
 
@@ -441,16 +450,7 @@ static void test_unmarked_scen_database(void **state)
 			scen_db_close(db);
 		}
 		free(err);
-		db = open_quiet(path, 0, &kind, &err);
-		assert_non_null(db);
-		assert_int_equal(kind, SCEN_OK);
-		assert_string_equal(err, "");
-		assert_int_equal(query_int(db, "PRAGMA application_id"),
-				 SCEN_DB_APPLICATION_ID);
-		assert_int_equal(query_int(db, "PRAGMA user_version"),
-				 scen_db_schema_version());
-		scen_db_close(db);
-		free(err);
+		assert_opens_current(path);
 	}
 	free(path);
 }
@@ -684,13 +684,7 @@ static void test_empty_file(void **state)
 	assert_int_equal(kind, SCEN_ERR_IO);
 	assert_non_null(strstr(err, path));
 	free(err);
-	db = open_quiet(path, 0, &kind, &err);
-	assert_non_null(db);
-	assert_int_equal(kind, SCEN_OK);
-	assert_int_equal(query_int(db, "PRAGMA user_version"),
-			 scen_db_schema_version());
-	scen_db_close(db);
-	free(err);
+	assert_opens_current(path);
 	free(path);
 }
 
