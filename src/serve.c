@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "scen/serve_internal.h"
+#include "scen/serve_int.h"
 
 #define BATCH_LINES 2048	/* new requests per transaction, at most */
 

@@ -1,7 +1,7 @@
 /* serve_output.c — the answers of scen-serve-stdin(1) and scen-gen(1): one
  * JSON line each, kept in input order when ordered, and written only after
  * the turn that decided them is committed. */
-#include "scen/serve_internal.h"
+#include "scen/serve_int.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* serve_protocol.c — the request side of scen-serve-stdin(1): reading
  * request lines, the ops get, status and cancel, and the requests whose
  * turn could not be recorded, answered again. */
-#include "scen/serve_internal.h"
+#include "scen/serve_int.h"
 
 #include <errno.h>
 #include <stdlib.h>

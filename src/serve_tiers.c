@@ -1,7 +1,7 @@
 /* serve_tiers.c — what a request is answered with: the walk down the
  * fallback tiers (cache, fresh, pool, relaxed), variety, the waits for a
  * generation, and the serving recorded for each answer (scen(7), TIERS). */
-#include "scen/serve_internal.h"
+#include "scen/serve_int.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
-/* serve_internal.h — what the four files of the serving filter share: the
+/* serve_int.h — what the four files of the serving filter share: the
  * server, a request pending its answer, and what each file offers the
  * others. Only src/serve*.c include it; it is no part of the library's
  * interface (its names carry serve_, not scen_). */
-#ifndef SCEN_SERVE_INTERNAL_H
-#define SCEN_SERVE_INTERNAL_H
+#ifndef SCEN_SERVE_INT_H
+#define SCEN_SERVE_INT_H
 
 #include <stdint.h>
 
