@@ -224,6 +224,7 @@ void scen_db_close(struct scen_db *db)
 	scen_map_release(&db->counts);
 	scen_map_release(&db->served);
 	sb_release(&db->sb);
+	free(db->tx_scn);
 	free(db->path);
 	free(db);
 }
@@ -250,6 +251,7 @@ int scen_db_begin(struct scen_db *db)
 {
 	db->trouble = SCEN_DB_OK;
 	db->wrote_servings = 0;
+	db->ntx_scn = 0;
 	if (db->be->begin(db, DB_TX_WRITE) < 0)
 		return db_fail(db, "cannot begin a write transaction");
 	db->in_tx = 1;
@@ -260,6 +262,7 @@ int scen_db_begin_quiet(struct scen_db *db)
 {
 	db->trouble = SCEN_DB_OK;
 	db->wrote_servings = 0;
+	db->ntx_scn = 0;
 	if (db->be->begin(db, DB_TX_QUIET) <= 0)
 		return 0;
 	db->in_tx = 1;

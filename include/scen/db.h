@@ -151,6 +151,9 @@ struct scen_scenario {
 /* Stores a valid scenario. Returns 0, or 1 when the job already stored
  * one (then rowid and sid are those of the stored one), or -1. */
 int scen_db_insert_scenario(struct scen_db *db, struct scen_scenario *s);
+/* The row ids of the scenarios the last write transaction stored: after
+ * its rollback, what memory must forget (until the next begin). */
+const int64_t *scen_db_tx_scenarios(const struct scen_db *db, size_t *n);
 
 struct scen_scenario_row {
 	char sid[24];

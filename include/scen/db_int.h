@@ -184,6 +184,10 @@ struct scen_db {
 	struct strbuf sb;
 	int in_tx;
 	int wrote_servings;		/* in this transaction */
+	/* the scenarios the last write transaction stored (kept after its
+	 * rollback, until the next begin: scen_db_tx_scenarios) */
+	int64_t *tx_scn;
+	size_t ntx_scn, captx_scn;
 	int damaged;			/* the last error: a damaged file */
 	enum scen_db_trouble trouble;	/* since the last begin */
 	long commits;
