@@ -20,12 +20,6 @@ const char *scen_db_backend(const struct scen_db *db)
 	return db->be->name;
 }
 
-int scen_db_is_uri(const char *target)
-{
-	return !strncmp(target, "postgresql://", 13) ||
-	       !strncmp(target, "postgres://", 11);
-}
-
 char *scen_db_spool_path(const struct scen_db *db)
 {
 	if (db->be == &db_sqlite)
@@ -164,7 +158,7 @@ int64_t db_text_hash(const void *key, size_t klen, const void *text,
  * (user:password@, password=...), which never appears in any output. */
 static char *display_name(const char *target)
 {
-	if (!scen_db_is_uri(target))
+	if (!scen_is_db_uri(target))
 		return xstrdup(target);
 	struct strbuf sb;
 	sb_init(&sb);
@@ -197,7 +191,7 @@ struct scen_db *scen_db_open(const char *target, int flags,
 			     struct scen_error *err)
 {
 	struct scen_db *db = xcalloc(1, sizeof *db);
-	db->be = scen_db_is_uri(target) ? &db_pg : &db_sqlite;
+	db->be = scen_is_db_uri(target) ? &db_pg : &db_sqlite;
 	db->path = display_name(target);
 	db->readonly = flags & SCEN_DB_READONLY;
 	sb_init(&db->sb);

@@ -445,3 +445,9 @@ size_t scen_edit_distance(const char *a, const char *b)
 	r = d[n * w + m];
 	return r;
 }
+
+int scen_is_db_uri(const char *target)
+{
+	return !strncmp(target, "postgresql://", 13) ||
+	       !strncmp(target, "postgres://", 11);
+}

@@ -61,9 +61,6 @@ struct scen_db *scen_db_open(const char *path, int flags,
 void scen_db_close(struct scen_db *db);
 int scen_db_schema_version(void);
 const char *scen_db_path(const struct scen_db *db);
-/* Whether target names a PostgreSQL database (a postgresql:// or
- * postgres:// URI) rather than a SQLite file. */
-int scen_db_is_uri(const char *target);
 /* Where servings wait when the database cannot take them (spool.h),
  * malloc'd: "<file>.spool" beside a SQLite file; for PostgreSQL, on this
  * host's disk: "scen-<16 hex digits>.spool" in the working directory, the

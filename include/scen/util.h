@@ -81,6 +81,10 @@ double scen_clock_scale(void);
 double scen_real_ms(double virtual_s);
 /* Monotonic real time in seconds, for latencies. */
 double scen_mono(void);
+
+/* Whether a database setting names a PostgreSQL database (a libpq URI:
+ * postgresql://... or postgres://...) rather than a SQLite file. */
+int scen_is_db_uri(const char *target);
 /* ISO 8601 UTC, "2026-11-28T03:12:09Z" (buf of at least 21 bytes). */
 void scen_iso8601(double t, char *buf);
 /* Parses ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD"; -1 on error. */
