@@ -13,7 +13,7 @@ exports() {
 	for w in servings scenarios templates; do
 		scen-export --db "$1" --what "$w" >"$2.$w.raw" 2>"$2.$w.err"
 		is "scen-export --db $1 --what $w: exit 0" "$?" 0
-		sort "$2.$w.raw" >"$2.$w"
+		LC_ALL=C sort "$2.$w.raw" >"$2.$w"
 	done
 }
 
