@@ -352,7 +352,31 @@ const char *const db_stmt_sql[ST_COUNT] = {
 	[CK_JOBS_DONE] =
 		"SELECT 'job ' || jid || ' is done without a scenario' FROM jobs"
 		" WHERE state = 'done' AND scenario IS NULL",
+
+	/* ---- scen-db-copy (dbcopy.c) ---- */
+	/* SQLite's INTEGER PRIMARY KEY continues after the highest id by
+	 * itself: nothing to do, the parameters taken all the same */
+	[ST_COPY_SEQUENCE] = "SELECT ?1, ?2",
 };
+
+/* servings and jobs refer to scenarios (scenarios.job is a plain
+ * number): scenarios first */
+const struct db_table db_tables[] = {
+	{"templates", "version", 0},
+	{"scenarios", "id", 1},
+	{"servings", "id", 1},
+	{"jobs", "id", 1},
+	{"calls", "id", 1},
+	{"accounts", "name", 0},
+	{"counters", "hour, name", 0},
+	{"events", "id", 1},
+	{"spool_replayed", "uid", 0},
+	{NULL, NULL, 0},
+};
+
+const char db_copy_count_sql[] = "SELECT count(*) FROM %s";
+const char db_copy_read_sql[] = "SELECT * FROM %s ORDER BY %s";
+const char db_copy_insert_sql[] = "INSERT INTO %s(%s) %s VALUES (%s)";
 
 
 int scen_db_schema_version(void)
