@@ -46,6 +46,10 @@ enum stmt_id {
 	ST_JOB_GET,
 	ST_JOBS_OPEN,
 	ST_JOB_OWN,
+	ST_JOB_CLAIMED,
+	ST_JOB_POLL,
+	ST_OWNER_BEAT,
+	ST_OWNERS_PRUNE,
 	ST_SCN_BY_SID,
 	ST_SPOOL_MARK,
 	/* db_report.c */
