@@ -408,6 +408,7 @@ const struct db_table db_tables[] = {
 	{"counters", "hour, name", 0},
 	{"events", "id", 1},
 	{"spool_replayed", "uid", 0},
+	{"owners", "host, pid", 0},
 	{NULL, NULL, 0},
 };
 

@@ -120,7 +120,8 @@ static const char fill_sql[] =
 	"INSERT INTO accounts(name, key_verdict) VALUES ('a', 'refused');"
 	"INSERT INTO counters VALUES (5, 'tier.cache', 3), (5, 'answer.ok', 3);"
 	"INSERT INTO events(id, at, kind) VALUES (11, 5.0, 'x');"
-	"INSERT INTO spool_replayed VALUES ('u1', 6.0);";
+	"INSERT INTO spool_replayed VALUES ('u1', 6.0);"
+	"INSERT INTO owners VALUES ('h1', 42, 7.5);";
 
 /* Every row of every table of a and b, in key order, value for value and
  * type for type. */
