@@ -216,7 +216,7 @@ static void test_count_differs_keeps_nothing(void **state)
 	assert_int_equal(scen_db_copy(dst, src, stdout, &e), SCEN_ERR_DATA);
 	assert_non_null(strstr(e.msg, "(templates: 2, scenarios: 2, servings:"
 			       " 2, jobs: 1, calls: 1, accounts: 1,"
-			       " counters: 2, events: 1, spool_replayed: 1)"));
+			       " counters: 2, events: 1, spool_replayed: 1, owners: 1)"));
 	free(out);
 	scen_db_close(src);
 	scen_db_close(dst);
