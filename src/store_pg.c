@@ -57,7 +57,7 @@ struct pg_stmt {
 	struct db_stmt base;
 	char *sql;		/* with $N parameters */
 	int persistent, prepared;
-	char name[24];
+	char name[32];
 	int nparams;
 	const char **values;
 	int *lengths, *formats;
@@ -147,7 +147,8 @@ static void note_failure(struct scen_db *db, const PGresult *res)
 static int res_ok(struct scen_db *db, PGresult **res)
 {
 	ExecStatusType s = *res ? PQresultStatus(*res) : PGRES_FATAL_ERROR;
-	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
+	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK ||
+	    s == PGRES_EMPTY_QUERY)
 		return 1;
 	note_failure(db, *res);
 	PQclear(*res);
@@ -609,8 +610,10 @@ static int pg_begin(struct scen_db *db, enum db_tx how)
 	for (int tries = 0; tries < 2; tries++) {
 		if (reachable(db, quiet) < 0)
 			return quiet ? 0 : -1;
-		if (begin_once(db, how) == 0)
+		if (begin_once(db, how) == 0) {
+			db->trouble = SCEN_DB_OK;	/* a lost try before */
 			return quiet ? 1 : 0;
+		}
 		if (PQstatus(conn_of(db)->c) == CONNECTION_OK)
 			break;
 	}
