@@ -121,7 +121,11 @@ const char *const db_pg_migrations[] = {
 /* Where PostgreSQL reads SQLite's text differently: INSERT OR IGNORE is
  * ON CONFLICT DO NOTHING; the scalar max and min are greatest and least;
  * a parameter whose type nothing tells (only compared with NULL) is cast;
- * an unqualified column in DO UPDATE would be ambiguous with excluded's. */
+ * an unqualified column in DO UPDATE would be ambiguous with excluded's;
+ * a subquery in FROM needs a name; a boolean is summed as an integer;
+ * columns have types; SQLite's planner hints and pragmas have no
+ * counterpart (PostgreSQL always enforces foreign keys, and checks its
+ * pages as it reads them). */
 const char *const db_pg_stmt_sql[ST_COUNT] = {
 	[ST_COUNTER] = "INSERT INTO counters(hour, name, n) VALUES (?1, ?2, ?3)"
 		" ON CONFLICT(hour, name) DO UPDATE"
@@ -160,4 +164,57 @@ const char *const db_pg_stmt_sql[ST_COUNT] = {
 	[ST_CALL_SETTLE] = "UPDATE calls SET status = ?2,"
 		" at = greatest(at, ?4),"
 		" tokens = CASE WHEN ?3 < 0 THEN tokens ELSE ?3 END WHERE id = ?1",
+
+	[RS_USAGE] = "SELECT"
+		" count(*) FILTER (WHERE status <> 429 AND at > ?2 - 60),"
+		" count(*) FILTER (WHERE status <> 429 AND at > ?2 - 3600),"
+		" count(*) FILTER (WHERE status <> 429 AND at >= ?3),"
+		" count(*) FILTER (WHERE status = 429 AND at >= ?3),"
+		" coalesce(sum(tokens) FILTER (WHERE status <> 429"
+		"  AND at > ?2 - 60), 0)"
+		" FROM calls WHERE account = ?1 AND at >= least(?2 - 3600, ?3)",
+	[RS_POOL] = "SELECT version, experiment, template,"
+		" count(*) FILTER (WHERE created_at >= ?1),"
+		" count(*) FILTER (WHERE created_at < ?1),"
+		" coalesce(min(created_at) FILTER (WHERE created_at >= ?1), 0),"
+		" coalesce(max(created_at) FILTER (WHERE created_at >= ?1), 0)"
+		" FROM scenarios WHERE origin = 'pool'"
+		" AND serves = 0 AND quarantined = 0"
+		" GROUP BY version, experiment, template"
+		" ORDER BY experiment, template, version",
+	[RS_USE_TABLE] = "CREATE TEMP TABLE IF NOT EXISTS"
+		" scen_version_use(version text PRIMARY KEY,"
+		" servings bigint, first_used double precision,"
+		" last_used double precision, scenarios bigint,"
+		" first_generated double precision,"
+		" last_generated double precision);"
+		"DELETE FROM pg_temp.scen_version_use",
+	[RS_USE_INSERT] = "INSERT INTO pg_temp.scen_version_use"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[PS_ENTRIES] = "SELECT key, sum((created_at >= ?2)::int),"
+		" sum((created_at < ?2)::int)"
+		" FROM scenarios WHERE version = ?1 AND origin = 'pool'"
+		" AND serves = 0 AND quarantined = 0 GROUP BY key",
+	[PS_DEMAND] = "SELECT factors, position, sum(n) FROM ("
+		" SELECT factors, position, count(*) AS n FROM servings"
+		"  WHERE served_at >= ?3 AND experiment = ?1 AND template = ?2"
+		"  AND tier <> 'fresh' GROUP BY factors, position"
+		" UNION ALL"
+		" SELECT factors, position, count(*) AS n FROM jobs"
+		"  WHERE created_at >= ?3 AND experiment = ?1 AND template = ?2"
+		"  AND origin = 'fresh' AND session IS NOT NULL"
+		"  GROUP BY factors, position) AS d"
+		" GROUP BY factors, position",
+	[CK_INTEGRITY] = "SELECT '' WHERE false",
+	[CK_FOREIGN_KEYS] = "SELECT '' WHERE false",
+	[CK_ANSWER_COUNTERS] =
+		"SELECT 'answer.ok ' || o || ', tiers ' || t FROM (SELECT"
+		" coalesce(sum(n) FILTER (WHERE name = 'answer.ok'), 0) AS o,"
+		" coalesce(sum(n) FILTER (WHERE name LIKE 'tier.%'), 0) AS t"
+		" FROM counters) AS c WHERE o <> t",
+	[CK_TEMPLATE_VERSIONS] =
+		"SELECT tbl || ' of version ' || version || ' have no template row'"
+		" FROM (SELECT DISTINCT 'servings' AS tbl, version FROM servings"
+		"  UNION SELECT DISTINCT 'scenarios', version FROM scenarios) AS u"
+		" WHERE version NOT IN (SELECT version FROM templates)",
 };

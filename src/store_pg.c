@@ -551,8 +551,9 @@ static int reconnect(struct scen_db *db)
 }
 
 /* A lost connection, when the interval since the last try has passed:
- * one reconnect. 0 when connected, -1 when not (trouble noted). */
-static int reachable(struct scen_db *db, int quiet)
+ * one reconnect. 0 when connected, -1 at once when not (trouble noted,
+ * errmsg telling the last try's error). */
+static int reachable(struct scen_db *db)
 {
 	struct pg_conn *pc = conn_of(db);
 	if (PQstatus(pc->c) == CONNECTION_OK)
@@ -564,26 +565,27 @@ static int reachable(struct scen_db *db, int quiet)
 		pc->retry_at = now + pc->backoff;
 		pc->backoff = pc->backoff * 2 < PG_RETRY_LAST
 			? pc->backoff * 2 : PG_RETRY_LAST;
-		if (!quiet)
-			scen_error("%s: database unreachable: %s", db->path,
-				   pc->msg.buf);
 	}
 	db->trouble = SCEN_DB_UNREACHABLE;
 	return -1;
 }
 
-/* Opens the transaction how asks for; for a write, its turn among the
- * writers and its transaction id (for a commit whose answer is lost). */
+/* Opens the transaction how asks for. A write waits for its turn among
+ * the writers and keeps its transaction id (for a commit whose answer is
+ * lost); READ COMMITTED whatever the server's default, so that each
+ * statement after the lock sees what the turns before committed. A read
+ * is one snapshot, not READ ONLY: the export fills a temporary table. */
 static int begin_once(struct scen_db *db, enum db_tx how)
 {
 	struct pg_conn *pc = conn_of(db);
 	char sql[128];
 	if (how == DB_TX_READ)
 		snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL REPEATABLE "
-			 "READ READ ONLY");
+			 "READ");
 	else
-		snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock("
-			 "%lld), txid_current()", PG_KEY_WRITE);
+		snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL READ COMMITTED;"
+			 " SELECT pg_advisory_xact_lock(%lld), txid_current()",
+			 PG_KEY_WRITE);
 	PGresult *res = run(db, sql);
 	if (!res) {
 		if (PQtransactionStatus(pc->c) != PQTRANS_IDLE)
@@ -608,7 +610,7 @@ static int pg_begin(struct scen_db *db, enum db_tx how)
 {
 	int quiet = how == DB_TX_QUIET;
 	for (int tries = 0; tries < 2; tries++) {
-		if (reachable(db, quiet) < 0)
+		if (reachable(db) < 0)
 			return quiet ? 0 : -1;
 		if (begin_once(db, how) == 0) {
 			db->trouble = SCEN_DB_OK;	/* a lost try before */
@@ -621,8 +623,7 @@ static int pg_begin(struct scen_db *db, enum db_tx how)
 	if (quiet)
 		return PQstatus(conn_of(db)->c) == CONNECTION_OK &&
 			begin_once(db, DB_TX_READ) == 0;
-	return scen_error("%s: cannot begin a transaction: %s", db->path,
-			  pg_errmsg(db));
+	return -1;
 }
 
 /*
@@ -668,9 +669,7 @@ static int pg_commit(struct scen_db *db)
 	if (!ok && pc->txid && PQstatus(pc->c) == CONNECTION_BAD)
 		ok = commit_outcome(db) == 0;
 	pc->txid = 0;
-	if (!ok)
-		return scen_error("%s: \"COMMIT\": %s", db->path, pc->msg.buf);
-	return 0;
+	return ok ? 0 : -1;
 }
 
 static void pg_rollback(struct scen_db *db)
@@ -682,7 +681,9 @@ static void pg_rollback(struct scen_db *db)
 		PQclear(PQexec(pc->c, "ROLLBACK"));
 }
 
-static int pg_pool_lock(struct scen_db *db)
+/* The pool fill's lock: a session-level advisory lock, held until the
+ * connection closes (taken again after a reconnect). */
+static enum scen_err pg_pool_lock(struct scen_db *db, struct scen_error *e)
 {
 	struct pg_conn *pc = conn_of(db);
 	char sql[64];
@@ -690,12 +691,16 @@ static int pg_pool_lock(struct scen_db *db)
 		 PG_KEY_POOL);
 	PGresult *res = run(db, sql);
 	if (!res)
-		return scen_error("%s: cannot take the pool fill's lock: %s",
-				  db->path, pc->msg.buf);
-	int taken = !strcmp(PQgetvalue(res, 0, 0), "t");
+		return scen_fail(e, SCEN_ERR_IO, "%s: cannot take the pool "
+				 "fill's lock: %s", db->path, pc->msg.buf);
+	pc->pool_locked = !strcmp(PQgetvalue(res, 0, 0), "t");
 	PQclear(res);
-	pc->pool_locked = taken;
-	return taken ? 0 : 1;
+	if (!pc->pool_locked)
+		return scen_fail(e, SCEN_ERR_TEMPFAIL, "another scen-pool-fill "
+				 "is filling %s (it holds the database's "
+				 "advisory lock); not starting a second run",
+				 db->path);
+	return SCEN_OK;
 }
 
 /* Open: is it scen's, and its schema */

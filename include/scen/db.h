@@ -64,6 +64,11 @@ const char *scen_db_path(const struct scen_db *db);
 /* Whether target names a PostgreSQL database (a postgresql:// or
  * postgres:// URI) rather than a SQLite file. */
 int scen_db_is_uri(const char *target);
+/* Where servings wait when the database cannot take them (spool.h),
+ * malloc'd: "<file>.spool" beside a SQLite file; for PostgreSQL, on this
+ * host's disk: "scen-<16 hex digits>.spool" in the working directory, the
+ * digits a hash of the URI (without password). */
+char *scen_db_spool_path(const struct scen_db *db);
 /* "SQLite" or "PostgreSQL". */
 const char *scen_db_backend(const struct scen_db *db);
 /* The pool fill's lock, held until close: one scen-pool-fill a database

@@ -48,6 +48,35 @@ enum stmt_id {
 	ST_JOB_OWN,
 	ST_SCN_BY_SID,
 	ST_SPOOL_MARK,
+	/* db_report.c */
+	RS_COUNTERS,
+	RS_JOBS,
+	RS_QUEUE,
+	RS_ACCOUNT,
+	RS_USAGE,
+	RS_POOL,
+	RS_TOTALS,
+	RS_FRESH_BY_TPL,
+	RS_USE_SERVINGS,
+	RS_USE_SCENARIOS,
+	RS_USE_TABLE,
+	RS_USE_INSERT,
+	/* db_pool.c */
+	PS_ENTRIES,
+	PS_OPEN_JOBS,
+	PS_OWNED,
+	PS_DEMAND,
+	/* db_report.c: the --verify checks */
+	CK_INTEGRITY,
+	CK_FOREIGN_KEYS,
+	CK_SERVE_COUNTS,
+	CK_TIER_COUNTERS,
+	CK_ANSWER_COUNTERS,
+	CK_TEMPLATE_VERSIONS,
+	CK_SAME_EXPERIMENT,
+	CK_NO_REPEAT,
+	CK_MAX_SERVES,
+	CK_JOBS_DONE,
 	ST_COUNT
 };
 
@@ -121,9 +150,8 @@ struct db_backend {
 	const char *(*column_text)(struct db_stmt *st, int i);
 	const void *(*column_blob)(struct db_stmt *st, int i);
 	int (*column_bytes)(struct db_stmt *st, int i);
-	/* The pool fill's lock (see scen_db_pool_lock): 0 taken, 1 held by
-	 * another run, -1 error (reported). Released by close. */
-	int (*pool_lock)(struct scen_db *db);
+	/* The pool fill's lock: see scen_db_pool_lock. Released by close. */
+	enum scen_err (*pool_lock)(struct scen_db *db, struct scen_error *e);
 };
 
 extern const struct db_backend db_sqlite;
@@ -155,6 +183,8 @@ struct scen_db {
 	struct scen_map served;		/* scenario row id -> pending n */
 	struct strbuf sb;
 	int in_tx;
+	int wrote_servings;		/* in this transaction */
+	int damaged;			/* the last error: a damaged file */
 	enum scen_db_trouble trouble;	/* since the last begin */
 	long commits;
 	long fail_after;		/* test builds: SCEN_DB_FAIL_AFTER */
@@ -232,6 +262,8 @@ static inline const char *db_errmsg(struct scen_db *db)
 
 /* Reports "path: what: the backend's message"; returns -1. */
 int db_fail(struct scen_db *db, const char *what);
+/* The SQL text of id as db's backend reads it. */
+const char *db_sql(const struct scen_db *db, enum stmt_id id);
 /* The statement id, prepared at its first use; NULL on error (reported). */
 struct db_stmt *db_stmt(struct scen_db *db, enum stmt_id id);
 /* Prepares SQL text (SQLite's dialect; see struct db_backend) for a
