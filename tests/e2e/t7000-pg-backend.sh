@@ -9,7 +9,8 @@
 fake_start
 pg_start
 write_config
-sed -i "s|^database: scen.db\$|database: \"$SCEN_PG_URI\"|" "$SCEN_CONFIG"
+{ echo "database: \"$SCEN_PG_URI\""; grep -v '^database:' "$SCEN_CONFIG"; } >cfg &&
+	mv cfg "$SCEN_CONFIG"
 
 req r1 p1 | scen-serve-stdin >out1 2>err1
 is "fresh: exit 0" "$?:$(j 'r["tier"]' out1)" "0:fresh"
@@ -40,7 +41,7 @@ pr=$!
 exec 3>fifo
 req s1 ps1 male older cold 2 >&3
 check "before the restart: answered" wait_lines outr 1
-pg_restart
+pg_restart 3>&-	# the server must not hold the fifo open
 req s2 ps2 male older cold 2 >&3
 check "after the restart: answered" wait_lines outr 2
 exec 3>&-

@@ -54,7 +54,8 @@ pg_ctl_do() {
 pg_stop() { pg_ctl_do stop -m fast -w; }
 # pg_kill: stops at once, as a crash would (no checkpoint)
 pg_kill() { pg_ctl_do stop -m immediate -w; }
-# pg_restart: (re)starts the server, whether it runs or not
+# pg_restart: (re)starts the server, whether it runs or not (the server
+# keeps the descriptors it is given open: close a fifo's, 3>&-)
 pg_restart() { pg_ctl_do restart -m fast -w -l "$PG_DIR/log" 2>/dev/null; }
 
 # pg_sql QUERY: runs QUERY on database scen; the rows, fields split by |
