@@ -3,6 +3,7 @@
  * from the environment, and looks up what it declares. */
 #include "scen/config.h"
 #include "scen/config_int.h"
+#include "scen/db.h"
 #include "scen/util.h"
 
 #include <errno.h>
