@@ -217,8 +217,8 @@ static struct db_stmt *pg_prepare(struct scen_db *db, const char *sql,
 	struct pg_conn *pc = conn_of(db);
 	struct pg_stmt *st = xcalloc(1, sizeof *st);
 	st->base.db = db;
-	st->base.sql = sql;
 	st->sql = translate(sql, &st->nparams);
+	st->base.sql = st->sql;	/* the caller's text may not outlive it */
 	st->persistent = persistent;
 	int n = st->nparams ? st->nparams : 1;
 	st->values = xcalloc((size_t)n, sizeof *st->values);

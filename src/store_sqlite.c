@@ -464,7 +464,7 @@ static struct db_stmt *sq_prepare(struct scen_db *db, const char *sql,
 		return NULL;
 	struct sq_stmt *st = xcalloc(1, sizeof *st);
 	st->base.db = db;
-	st->base.sql = sql;
+	st->base.sql = sqlite3_sql(s);	/* the caller's may not outlive it */
 	st->s = s;
 	return &st->base;
 }

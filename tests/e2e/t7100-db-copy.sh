@@ -44,7 +44,7 @@ copy_and_compare() {
 	is "$1 -> $2: nothing said" "$(cat copy.err)" ""
 	is "$1 -> $2: a line per table, in their order" \
 		"$(awk '{ print $1 }' copy.out | tr '\n' ' ')" \
-		"templates scenarios servings jobs calls accounts counters events spool_replayed "
+		"templates scenarios servings jobs calls accounts counters events spool_replayed owners "
 	exports "$1" from
 	exports "$2" to
 	for w in servings scenarios templates; do
@@ -75,10 +75,12 @@ copy_and_compare() {
 		"$(cat to.servings to.scenarios to.templates | cksum)"
 	# the copy serves on: a new serving takes the next id
 	n=$(wc -l <to.servings | tr -d ' ')
-	req new-1 new-s1 male younger cold 9 | scen-serve-stdin --db "$2" >new.out 2>new.err
+	copies=$((${copies:-0} + 1))	# a session of its own each time
+	req "new-$copies" "new-s$copies" male younger cold 9 |
+		scen-serve-stdin --db "$2" >new.out 2>new.err
 	is "$2: a new request is served fresh" "$(j 'r["tier"]' new.out)" fresh
 	is "$2: its serving takes the id after the copied ones" \
-		"$(scen-export --db "$2" --session new-s1 | j 'r["serving"]')" \
+		"$(scen-export --db "$2" --session "new-s$copies" | j 'r["serving"]')" \
 		"$((n + 1))"
 }
 
@@ -113,6 +115,12 @@ sqlite3 scen.db .dump | sort >scen.db.dump
 is "SQLite -> SQLite: every row the same (.dump, sorted)" \
 	"$(diff scen.db.dump first.db.dump)" ""
 check "... the keys among them" grep -q "X'" first.db.dump
+
+# SQLite to PostgreSQL, and back into a new file
+. "$SCEN_TOP/tests/lib/pg.sh"
+pg_start
+copy_and_compare "$T/scen.db" "$SCEN_PG_URI"
+copy_and_compare "$SCEN_PG_URI" "$T/back.db"
 
 # a bad --from is named, and no target is made
 scen-db-copy --from "$T/missing.db" --to new.db >out 2>err
