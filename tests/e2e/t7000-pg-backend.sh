@@ -1,14 +1,15 @@
 # scen on a PostgreSQL database (a libpq URI as database: or --db, see
 # scen.yaml(5)): serving, stats and export end to end as on a SQLite file,
 # two processes sharing it, a serving process outliving a server restart;
-# a URI's password is never printed; a database of another program is
-# refused (exit 65, as a SQLite file of another program) and left as it
-# is; one of a newer schema exits 78; a server that is not there, 69.
+# stats --verify, the pool fill and its lock; a URI's password is never
+# printed; a database of another program is refused (exit 65, as a SQLite
+# file of another program) and left as it is; one of a newer schema exits
+# 78; a server that is not there, 69.
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$SCEN_TOP/tests/lib/pg.sh"
 fake_start
 pg_start
-write_config
+write_pool_config
 { echo "database: \"$SCEN_PG_URI\""; grep -v '^database:' "$SCEN_CONFIG"; } >cfg &&
 	mv cfg "$SCEN_CONFIG"
 
@@ -62,6 +63,27 @@ is "export: exit 0, one row per serving" "$?:$(wc -l <e.jsonl | tr -d ' ')" \
 is "export: the first serving's scenario and text" \
 	"$(head -n 1 e.jsonl | j 'r["scenario_id"] + " " + str(r["text"] == json.load(open("out1"))["text"])')" \
 	"$sid True"
+
+scen-cache-stats --verify >v.out 2>v.err
+is "stats --verify: every check passes" "$?" 0
+scen-export --what templates >t.jsonl 2>t.err
+is "export --what templates: exit 0, the versions used" \
+	"$?:$(wc -l <t.jsonl | tr -d ' ')" "0:$(pg_sql 'select count(*) from templates')"
+
+# the pool fill: its plan counts what is stored, and one run at a time
+scen-pool-fill --experiment pool-2026 >p.out 2>p.err
+is "pool fill: exit 0, pool scenarios stored" "$?:$(pg_sql "select count(*) > 0 from scenarios where origin = 'pool'")" "0:t"
+calls=$(fake_stat 'r["calls"]')
+scen-pool-fill --experiment pool-2026 >p.out 2>p.err
+is "pool fill again: nothing left to make" "$?:$(fake_stat 'r["calls"]')" "0:$calls"
+# another run holds the pool fill's advisory lock (PG_KEY_POOL)
+pg_sql "SELECT pg_advisory_lock(126870740664322), pg_sleep(3)" >/dev/null &
+holder=$!
+sleep 1
+scen-pool-fill --experiment pool-2026 >p.out 2>p.err
+is "pool fill while another runs: exit 75" "$?" 75
+check "... saying so" grep -q "another scen-pool-fill is filling" p.err
+wait "$holder"
 
 # the password of a URI is never printed
 for c in scen-serve-stdin scen-cache-stats scen-export; do

@@ -38,6 +38,8 @@ listen_addresses = ''
 unix_socket_directories = '$PG_DIR'
 CONF
 	trap '_pg_at_exit' EXIT
+	# killed (a timeout, ^C): still through the exit trap
+	trap 'exit 143' TERM HUP INT
 	PG_STARTED=1
 	pg_ctl_do start -w -l "$PG_DIR/log" ||
 		{ cat "$PG_DIR/log"; echo "Bail out! the server did not start"; exit 1; }
