@@ -7,10 +7,12 @@
 # not two) and is answered from it.
 . "$(dirname "$0")/../lib/test-lib.sh"
 fake_start
-write_config
+# a call that outlasts a loaded machine's steps (timeout_s 20 makes the
+# owners' bound 40 s: the heartbeat is aged 60 s below)
+TIMEOUT_S=20 write_config
 scen-serve-stdin </dev/null 2>err0	# the database, made once
 # A's call is slow; A is killed while it is out
-fake_ctl '{"mode": "slow", "count": 1, "delay_ms": 1500}'
+fake_ctl '{"mode": "slow", "count": 1, "delay_ms": 8000}'
 mkfifo fa
 SCEN_HOST=host-a scen-serve-stdin <fa >outa 2>erra &
 apid=$!
