@@ -17,7 +17,7 @@ BINDIR = $(PREFIX)/bin
 MANDIR = $(PREFIX)/share/man
 
 COMMANDS = $(patsubst cmd/%.c,%,$(sort $(wildcard cmd/*.c)))
-PKGS = libcurl sqlite3 yaml-0.1 libxxhash jansson
+PKGS = libcurl sqlite3 libpq yaml-0.1 libxxhash jansson
 
 CC ?= cc
 OPT ?= -O2 -g

@@ -1,176 +1,158 @@
-/* db.c — the connection of the db module (db_int.h): the open (is the
- * file scen's, its structure sound, its schema current), transactions and
- * why a write failed, the counters kept until commit, events; and the
- * helpers that run the statements of db_schema.c for every db_ file. */
+/* db.c — the storage layer's connection, whichever the backend (db_int.h):
+ * the open that picks SQLite or PostgreSQL by the name given,
+ * transactions and why a write failed, the counters kept until commit,
+ * events; and the helpers that run the statements of db_schema.c for every
+ * db_ file. */
 #include "scen/db_int.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <xxhash.h>
-
-/* Notes kind in err for a failure already reported; returns rc. */
-static int said(struct scen_error *err, enum scen_err kind, int rc)
-{
-	scen_failed(err, kind);
-	return rc;
-}
 
 const char *scen_db_path(const struct scen_db *db)
 {
 	return db->path;
 }
 
-sqlite3 *scen_db_handle(struct scen_db *db)
+const char *scen_db_backend(const struct scen_db *db)
 {
-	return db->h;
+	return db->be->name;
+}
+
+int scen_db_is_uri(const char *target)
+{
+	return !strncmp(target, "postgresql://", 13) ||
+	       !strncmp(target, "postgres://", 11);
+}
+
+char *scen_db_spool_path(const struct scen_db *db)
+{
+	if (db->be == &db_sqlite)
+		return xasprintf("%s.spool", db->path);
+	return xasprintf("scen-%016llx.spool", (unsigned long long)
+			 XXH3_64bits(db->path, strlen(db->path)));
 }
 
 int db_fail(struct scen_db *db, const char *what)
 {
-	return scen_error("%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
+	return scen_error("%s: %s: %s", db->path, what, db_errmsg(db));
 }
 
-sqlite3_stmt *db_stmt(struct scen_db *db, enum stmt_id id)
+const char *db_sql(const struct scen_db *db, enum stmt_id id)
+{
+	const char *sql = db->be->stmt_sql[id];
+	return sql ? sql : db_stmt_sql[id];
+}
+
+struct db_stmt *db_stmt(struct scen_db *db, enum stmt_id id)
 {
 	if (!db->st[id]) {
-		if (sqlite3_prepare_v3(db->h, db_stmt_sql[id], -1,
-				       SQLITE_PREPARE_PERSISTENT, &db->st[id],
-				       NULL) != SQLITE_OK) {
+		const char *sql = db_sql(db, id);
+		db->st[id] = db->be->prepare(db, sql, 1);
+		if (!db->st[id]) {
 			scen_error("%s: cannot prepare \"%s\": %s", db->path,
-				   db_stmt_sql[id], sqlite3_errmsg(db->h));
+				   sql, db_errmsg(db));
 			return NULL;
 		}
 	}
 	return db->st[id];
 }
 
-/* Notes why a write failed (the first reason since the last begin). */
-static void note_write_failure(struct scen_db *db, int rc)
+struct db_stmt *db_prepare(struct scen_db *db, const char *sql)
 {
-	if (db->trouble)
-		return;
-	switch (rc & 0xff) {
-	case SQLITE_FULL:
-		db->trouble = SCEN_DB_FULL;
-		break;
-	case SQLITE_READONLY:
-		db->trouble = SCEN_DB_READ_ONLY;
-		break;
-	case SQLITE_IOERR:
-		if (rc != SQLITE_IOERR_READ && rc != SQLITE_IOERR_SHORT_READ)
-			db->trouble = SCEN_DB_WRITE_ERROR;
-		break;
-	}
+	struct db_stmt *st = db->be->prepare(db, sql, 0);
+	if (!st)
+		scen_error("%s: cannot prepare \"%.80s\": %s", db->path, sql,
+			   db_errmsg(db));
+	return st;
 }
 
-int db_run(struct scen_db *db, sqlite3_stmt *st)
+int db_next(struct db_stmt *st)
 {
-	int write = !sqlite3_stmt_readonly(st);
-	/* SQLITE_FULL and SQLITE_IOERR may roll the whole transaction back;
-	 * a write after that would commit on its own, outside the turn it
-	 * belongs to */
-	if (write && db->in_tx && sqlite3_get_autocommit(db->h)) {
-		scen_error("%s: \"%.80s\": not run: an earlier error rolled "
-			   "the transaction back", db->path, sqlite3_sql(st));
-		return -1;
-	}
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		rc = sqlite3_extended_errcode(db->h);
-		scen_error("%s: \"%.80s\": %s", db->path, sqlite3_sql(st),
-			   sqlite3_errmsg(db->h));
-		sqlite3_reset(st);
-		if (write)
-			note_write_failure(db, rc);
-		return -1;
-	}
-	sqlite3_reset(st);
-	return 0;
+	int rc = db_step(st);
+	if (rc < 0)
+		scen_error("%s: \"%.80s\": %s", st->db->path, st->sql,
+			   db_errmsg(st->db));
+	return rc;
+}
+
+int db_run(struct scen_db *db, struct db_stmt *st)
+{
+	int rc = db_next(st);
+	db_reset(st);
+	return rc < 0 ? -1 : 0;
 }
 
 int db_exec(struct scen_db *db, const char *sql)
 {
-	char *msg = NULL;
-	if (sqlite3_exec(db->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		note_write_failure(db, sqlite3_extended_errcode(db->h));
-		scen_error("%s: \"%.60s\": %s", db->path, sql,
-			   msg ? msg : sqlite3_errmsg(db->h));
-		sqlite3_free(msg);
+	if (db->be->exec(db, sql) < 0) {
+		scen_error("%s: \"%.60s\": %s", db->path, sql, db_errmsg(db));
 		return -1;
 	}
 	return 0;
 }
 
-/* The first column of the first row of sql (prepared for this once), or
- * -1: for the pragmas and schema reads of the open. */
-static int64_t sql_int(struct scen_db *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 int64_t db_int(struct scen_db *db, enum stmt_id id)
 {
-	sqlite3_stmt *st = db_stmt(db, id);
+	struct db_stmt *st = db_stmt(db, id);
 	int64_t v = -1;
 	if (!st)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
+	if (db_next(st) == DB_ROW)
+		v = db_column_int64(st, 0);
+	db_reset(st);
 	return v;
 }
 
-void db_bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+int64_t db_insert_id(struct scen_db *db, struct db_stmt *st)
+{
+	int rc = db_next(st);
+	int64_t id = rc == DB_ROW ? db_column_int64(st, 0) : -1;
+	db_reset(st);
+	if (rc == DB_DONE)
+		scen_error("%s: \"%.80s\": no row id returned", db->path,
+			   st->sql);
+	return id;
+}
+
+void db_bind_text_or_null(struct db_stmt *st, int i, const char *s)
 {
 	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+		db_bind_text(st, i, s, -1);
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
-void db_bind_int64_if(sqlite3_stmt *st, int i, int has, int64_t v)
+void db_bind_int64_if(struct db_stmt *st, int i, int has, int64_t v)
 {
 	if (has)
-		sqlite3_bind_int64(st, i, v);
+		db_bind_int64(st, i, v);
 	else
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
-void db_bind_nulls(sqlite3_stmt *st, int from, int last)
+void db_bind_nulls(struct db_stmt *st, int from, int last)
 {
 	for (int i = from; i <= last; i++)
-		sqlite3_bind_null(st, i);
+		db_bind_null(st, i);
 }
 
-void db_bind_request(struct scen_db *db, sqlite3_stmt *st, int first,
+void db_bind_request(struct scen_db *db, struct db_stmt *st, int first,
 		     const struct scen_request *rq)
 {
 	struct strbuf *sb = &db->sb;
 	sb_reset(sb);
 	scen_request_factors_json(rq, sb);
-	sqlite3_bind_text(st, first, rq->exp->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, first + 1, rq->tpl->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, first + 2, rq->tpl->version_hex, -1,
-			  SQLITE_STATIC);
-	sqlite3_bind_blob(st, first + 3, rq->key, 16, SQLITE_STATIC);
-	sqlite3_bind_text(st, first + 4, sb->buf, (int)sb->len, SQLITE_STATIC);
+	db_bind_text(st, first, rq->exp->name, -1);
+	db_bind_text(st, first + 1, rq->tpl->name, -1);
+	db_bind_text(st, first + 2, rq->tpl->version_hex, -1);
+	db_bind_blob(st, first + 3, rq->key, 16);
+	db_bind_text(st, first + 4, sb->buf, (int)sb->len);
 	if (rq->tpl->position.declared)
-		sqlite3_bind_int64(st, first + 5, rq->position);
+		db_bind_int64(st, first + 5, rq->position);
 	else
-		sqlite3_bind_null(st, first + 5);
+		db_bind_null(st, first + 5);
 }
 
 int64_t db_text_hash(const void *key, size_t klen, const void *text,
@@ -178,370 +160,53 @@ int64_t db_text_hash(const void *key, size_t klen, const void *text,
 {
 	return (int64_t)XXH3_64bits_withSeed(text, n, XXH3_64bits(key, klen));
 }
-/* Whether the file is scen's to use (see scen_db_open): read before
- * anything is written, so that another program's database is refused
- * untouched. */
-static int check_owner(struct scen_db *db, struct scen_error *err)
+/* How messages name target: the file, or the URI without its password
+ * (user:password@, password=...), which never appears in any output. */
+static char *display_name(const char *target)
 {
-	int64_t app = sql_int(db, "PRAGMA application_id");
-	int64_t v = sql_int(db, "PRAGMA user_version");
-	int64_t n = sql_int(db, "SELECT count(*) FROM sqlite_schema");
-	int64_t ours = sql_int(db, "SELECT count(*) FROM sqlite_schema"
-			       " WHERE type = 'table' AND name IN"
-			       " ('templates', 'scenarios', 'servings')");
-	if (app < 0 || v < 0 || n < 0 || ours < 0)
-		return said(err, SCEN_ERR_IO,
-			    db_fail(db, "cannot read the schema"));
-	if (app == SCEN_DB_APPLICATION_ID ||
-	    (app == 0 && ((n == 0 && v == 0) || (v > 0 && ours == 3))))
-		return 0;
-	if (app)
-		return said(err, SCEN_ERR_NOT_SCEN, scen_error("%s: not a scen database (application_id "
-				  "0x%08llx, another program's); left as it "
-				  "is", db->path, (long long)(uint32_t)app));
-	return said(err, SCEN_ERR_NOT_SCEN,
-		    scen_error("%s: not a scen database (it holds tables, "
-			       "not scen's); left as it is", db->path));
-}
-
-static int marked(struct scen_db *db)
-{
-	return sql_int(db, "PRAGMA application_id") == SCEN_DB_APPLICATION_ID;
-}
-
-static int migrate(struct scen_db *db, int readonly, struct scen_error *err)
-{
-	int last = scen_db_schema_version();
-	int64_t v = sql_int(db, "PRAGMA user_version");
-	if (v < 0)
-		return said(err, SCEN_ERR_IO,
-			    scen_error("%s: not a scen database (%s)", db->path,
-				       sqlite3_errmsg(db->h)));
-	if (v > last)
-		return said(err, SCEN_ERR_CONFIG,
-			    scen_error("%s: schema version %lld is newer than "
-				       "this scen understands (%d); use a "
-				       "newer scen", db->path, (long long)v,
-				       last));
-	/* a database of this schema made before the mark is marked by
-	 * the next read-write open */
-	if (v == last && (readonly || marked(db)))
-		return 0;
-	/* a reader that may not migrate an older schema reads it as the
-	 * last one when it can (an archived study on read-only media) */
-	if (readonly && v > 0 && db_read_as_last[v])
-		return db_exec(db, db_read_as_last[v]) < 0
-			? said(err, SCEN_ERR_IO, -1) : 0;
-	if (readonly)
-		return said(err, SCEN_ERR_IO,
-			    scen_error("%s: schema version %lld needs "
-				       "migrating; run scen-serve-stdin or "
-				       "scen-gen once", db->path,
-				       (long long)v));
-	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
-		return said(err, SCEN_ERR_IO, -1);
-	int rc = 0;
-	for (v = sql_int(db, "PRAGMA user_version"); v < last && !rc; v++)
-		rc = db_exec(db, db_migrations[v]);
-	char sql[96];
-	snprintf(sql, sizeof sql, "PRAGMA user_version = %d;"
-		 "PRAGMA application_id = %d", last, SCEN_DB_APPLICATION_ID);
-	if (rc < 0 || db_exec(db, sql) < 0 || db_exec(db, "COMMIT") < 0) {
-		db_exec(db, "ROLLBACK");
-		return said(err, SCEN_ERR_IO, -1);
-	}
-	return 0;
-}
-
-/* Switches to WAL. The switch takes an exclusive lock that the busy
- * handler does not wait for, so two processes creating the database at
- * once retry here. */
-static int set_wal(struct scen_db *db)
-{
-	for (int i = 0; i < 200; i++) {
-		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(db->h, "PRAGMA journal_mode = WAL", -1,
-				       &st, NULL) != SQLITE_OK)
-			break;
-		int r = sqlite3_step(st);
-		const char *mode = r == SQLITE_ROW
-			? (const char *)sqlite3_column_text(st, 0) : NULL;
-		int wal = mode && !strcmp(mode, "wal");
-		sqlite3_finalize(st);
-		if (wal)
-			return 0;
-		if ((r & 0xff) != SQLITE_BUSY && (r & 0xff) != SQLITE_LOCKED)
-			break;
-		usleep(50000);
-	}
-	return db_fail(db, "cannot switch to WAL mode");
-}
-
-/* SQL scen_text_hash(key, text): the checksum stored with each text (for
- * the migration that hashes rows stored before it, and for checks). */
-static void sql_text_hash(sqlite3_context *ctx, int argc, sqlite3_value **v)
-{
-	(void)argc;
-	if (sqlite3_value_type(v[0]) == SQLITE_NULL ||
-	    sqlite3_value_type(v[1]) == SQLITE_NULL) {
-		sqlite3_result_null(ctx);
-		return;
-	}
-	const void *key = sqlite3_value_blob(v[0]);
-	size_t klen = (size_t)sqlite3_value_bytes(v[0]);
-	const void *text = sqlite3_value_text(v[1]);
-	size_t n = (size_t)sqlite3_value_bytes(v[1]);
-	sqlite3_result_int64(ctx, db_text_hash(key ? key : "", klen,
-					       text ? text : "", n));
-}
-
-/* The structure of every page (not the texts: their checksums are
- * checked when read). A file too large for this at each start is checked
- * by its reads, and by scen-cache-stats --verify. */
-static int quick_check(struct scen_db *db)
-{
-	struct stat st;
-	if (stat(db->path, &st) == 0 && st.st_size > SCEN_DB_QUICK_CHECK_MAX) {
-		scen_debug("%s: %lld bytes: no quick_check at open", db->path,
-			   (long long)st.st_size);
-		return 0;
-	}
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(db->h, "PRAGMA quick_check(1)", -1, &q,
-			       NULL) != SQLITE_OK)
-		return db_fail(db, "cannot check the database");
-	int r = sqlite3_step(q);
-	const char *res = r == SQLITE_ROW
-		? (const char *)sqlite3_column_text(q, 0) : NULL;
-	int rc = 0;
-	if (!res || strcmp(res, "ok")) {
-		/* one line: SQLite's report may hold newlines */
-		char *why = xstrdup(res ? res : sqlite3_errmsg(db->h));
-		for (char *c = why; *c; c++)
-			if (*c == '\n')
-				*c = ' ';
-		rc = scen_error("%s: the database is damaged (%s); "
-				"scen-cache-stats --verify tells more; "
-				"restore it from a copy", db->path, why);
-		free(why);
-	}
-	sqlite3_finalize(q);
-	return rc;
-}
-
-#ifdef SCEN_TEST_HOOKS
-/* A number from the environment, or -1 when unset or not one. */
-static long env_long(const char *name)
-{
-	const char *v = getenv(name);
-	char *end;
-	if (!v || !*v)
-		return -1;
-	errno = 0;
-	long n = strtol(v, &end, 10);
-	if (errno || *end || n < 0) {
-		scen_warn("%s=%s is not a number; ignored", name, v);
-		return -1;
-	}
-	return n;
-}
-
-/* The testing aids of db.h, in a test build only. */
-static int test_hooks(struct scen_db *db)
-{
-	long pages = env_long("SCEN_DB_MAX_PAGES");
-	if (pages >= 0) {
-		char sql[64];
-		snprintf(sql, sizeof sql, "PRAGMA max_page_count = %ld",
-			 pages);
-		if (sql_int(db, sql) < 0)
-			return db_fail(db, "cannot set max_page_count");
-	}
-	db->fail_after = env_long("SCEN_DB_FAIL_AFTER");
-	return 0;
-}
-
-/* A commit that SCEN_DB_FAIL_AFTER fails: -1 (reported), else 0. */
-static int test_commit_fails(struct scen_db *db)
-{
-	if (db->fail_after < 0 || db->commits < db->fail_after)
-		return 0;
-	scen_error("%s: \"COMMIT\": attempt to write a readonly database "
-		   "(SCEN_DB_FAIL_AFTER=%ld)", db->path, db->fail_after);
-	note_write_failure(db, SQLITE_READONLY);
-	return -1;
-}
-#else
-static int test_hooks(struct scen_db *db)
-{
-	return 0;
-}
-
-static int test_commit_fails(struct scen_db *db)
-{
-	return 0;
-}
-#endif
-
-/* Whether this process may write path and create files beside it. */
-static int may_write_beside(const char *path)
-{
-	char *copy = xstrdup(path);
-	int ok = access(path, W_OK) == 0 && access(dirname(copy), W_OK) == 0;
-	free(copy);
-	return ok;
-}
-
-static int exists_beside(const char *path, const char *suffix)
-{
-	char *p = xasprintf("%s%s", path, suffix);
-	int yes = access(p, F_OK) == 0;
-	free(p);
-	return yes;
-}
-
-/* A file:...?immutable=1 URI for path (malloc'd): SQLite reads the file
- * alone, without locks, and creates nothing beside it. */
-static char *immutable_uri(const char *path)
-{
+	if (!scen_db_is_uri(target))
+		return xstrdup(target);
 	struct strbuf sb;
 	sb_init(&sb);
-	/* "file:///abs" or "file:rel": an empty authority before a path
-	 * that starts with "//" */
-	sb_adds(&sb, path[0] == '/' ? "file://" : "file:");
-	for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
-		if (strchr("/._~-", *c) || (*c >= '0' && *c <= '9') ||
-		    ((*c | 0x20) >= 'a' && (*c | 0x20) <= 'z'))
-			sb_addc(&sb, (char)*c);
-		else
-			sb_addf(&sb, "%%%02X", *c);
+	const char *p = strstr(target, "://") + 3;
+	sb_add(&sb, target, (size_t)(p - target));
+	const char *at = strchr(p, '@'), *slash = strchr(p, '/');
+	if (at && (!slash || at < slash)) {
+		const char *colon = memchr(p, ':', (size_t)(at - p));
+		sb_add(&sb, p, (size_t)((colon ? colon : at) - p));
+		p = at;
 	}
-	sb_adds(&sb, "?immutable=1");
+	/* the query: every parameter but password */
+	const char *q = strchr(p, '?');
+	sb_add(&sb, p, q ? (size_t)(q - p) : strlen(p));
+	char sep = '?';
+	while (q && *q) {
+		const char *name = q + 1, *end = strchr(name, '&');
+		size_t n = end ? (size_t)(end - name) : strlen(name);
+		if (n && strncmp(name, "password=", 9)) {
+			sb_addc(&sb, sep);
+			sb_add(&sb, name, n);
+			sep = '&';
+		}
+		q = end;
+	}
 	return sb.buf;	/* sb's buffer, handed over */
 }
 
-/* Opens the connection: read-write (creating the file 0600 when
- * missing), read-only, or read-only as an immutable file. */
-static int open_handle(struct scen_db *db, int readonly, int immutable)
-{
-	const char *path = db->path;
-	if (!readonly) {
-		/* create it 0600 ourselves: SQLite would use the umask */
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return scen_error("%s: cannot open: %s", path,
-					  strerror(errno));
-		close(fd);
-	} else if (access(path, R_OK) != 0) {
-		return scen_error("%s: cannot open: %s", path,
-				  strerror(errno));
-	}
-	sqlite3_close(db->h);
-	db->h = NULL;
-	char *name = immutable ? immutable_uri(path) : xstrdup(path);
-	int oflags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-	oflags |= immutable ? SQLITE_OPEN_URI : 0;
-	int rc = sqlite3_open_v2(name, &db->h, oflags | SQLITE_OPEN_NOMUTEX,
-				 NULL);
-	free(name);
-	if (rc != SQLITE_OK)
-		return db_fail(db, "cannot open");
-	sqlite3_busy_timeout(db->h, 10000);
-	sqlite3_extended_result_codes(db->h, 1);
-	if (sqlite3_create_function(db->h, "scen_text_hash", 2,
-				    SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
-				    sql_text_hash, NULL, NULL) != SQLITE_OK)
-		return db_fail(db, "cannot register scen_text_hash");
-	return 0;
-}
-
-/* A quick read tells a non-database file before anything changes. */
-static int readable(struct scen_db *db)
-{
-	if (sql_int(db, "SELECT count(*) FROM sqlite_schema") < 0)
-		return scen_error("%s: not a usable SQLite database: %s",
-				  db->path, sqlite3_errmsg(db->h));
-	return 0;
-}
-
-static int has_content(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && st.st_size > 0;
-}
-
-/*
- * Whose the file is, told before anything could change it: first from the
- * file as it is on disk, read as immutable (no lock, no journal rolled
- * back, no -wal read or checkpointed), so that another program's database
- * is refused untouched; then, on the connection that will be used, once
- * more for what only a -wal holds, with no checkpoint at its close until
- * the file proves scen's.
- *
- * A read-only open (see scen_db_open) creates nothing until the file
- * proves scen's, and nothing at all when the process may not write beside
- * it: a -shm made by a reader that may not write the database would stop
- * its owner's writers. So it reads the -wal and -shm a writer keeps there
- * (SQLite reads a -shm it may not write as such), and when there are none,
- * the file alone (immutable); a reader that may write beside it then
- * reopens it the usual way, which guards its reads against writers.
- */
-static int open_for(struct scen_db *db, int readonly,
-		    struct scen_error *err)
-{
-	int alone = readonly && !exists_beside(db->path, "-wal") &&
-		    !exists_beside(db->path, "-shm") &&
-		    !exists_beside(db->path, "-journal");
-	if (alone || has_content(db->path)) {
-		if (open_handle(db, 1, 1) < 0 || readable(db) < 0 ||
-		    check_owner(db, err) < 0)
-			return -1;
-		if (alone && !may_write_beside(db->path))
-			return 0;
-	}
-	if (open_handle(db, readonly, 0) < 0 || readable(db) < 0)
-		return -1;
-	sqlite3_db_config(db->h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	if (check_owner(db, err) < 0)
-		return -1;
-	sqlite3_db_config(db->h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
-	return 0;
-}
-
-/* Sets up the connection that open_for made: WAL and the quick check for
- * a writer, the cache, foreign keys, the schema. */
-static int set_up(struct scen_db *db, int readonly, struct scen_error *err)
-{
-	/* a process that writes checks the pages it will write into; one
-	 * that only reads meets damage as read errors (and --verify is
-	 * there to report it) */
-	if (!readonly && quick_check(db) < 0)
-		return said(err, SCEN_ERR_DAMAGED, -1);
-	if (!readonly && (set_wal(db) < 0 ||
-			  db_exec(db, "PRAGMA synchronous = NORMAL") < 0))
-		return -1;
-	/* 64 MiB of page cache: large databases stay at memory speed */
-	if (db_exec(db, "PRAGMA cache_size = -65536") < 0 ||
-	    db_exec(db, "PRAGMA foreign_keys = ON") < 0)
-		return -1;
-	if (migrate(db, readonly, err) < 0)
-		return -1;
-	return readonly ? 0 : test_hooks(db);
-}
-
-struct scen_db *scen_db_open(const char *path, int flags,
+struct scen_db *scen_db_open(const char *target, int flags,
 			     struct scen_error *err)
 {
-	int readonly = flags & SCEN_DB_READONLY;
 	struct scen_db *db = xcalloc(1, sizeof *db);
-	db->path = xstrdup(path);
+	db->be = scen_db_is_uri(target) ? &db_pg : &db_sqlite;
+	db->path = display_name(target);
+	db->readonly = flags & SCEN_DB_READONLY;
 	sb_init(&db->sb);
 	scen_map_init(&db->counts);
 	scen_map_init(&db->served);
 	db->fail_after = -1;
-	/* the kind when a step below names none: I/O */
-	scen_failed(err, SCEN_ERR_IO);
-	if (open_for(db, readonly, err) < 0 || set_up(db, readonly, err) < 0) {
+	enum scen_err rc = db->be->open(db, target, flags);
+	if (rc) {
+		scen_failed(err, rc);
 		scen_db_close(db);
 		return NULL;
 	}
@@ -554,9 +219,8 @@ void scen_db_close(struct scen_db *db)
 	if (!db)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(db->st[i]);
-	if (db->h)
-		sqlite3_close(db->h);
+		db_finalize(db->st[i]);
+	db->be->close(db);
 	scen_map_release(&db->counts);
 	scen_map_release(&db->served);
 	sb_release(&db->sb);
@@ -564,11 +228,30 @@ void scen_db_close(struct scen_db *db)
 	free(db);
 }
 
+enum scen_err scen_db_pool_lock(struct scen_db *db, struct scen_error *e)
+{
+	return db->be->pool_lock(db, e);
+}
+
+/* A commit that SCEN_DB_FAIL_AFTER fails (test builds, see db.h): -1
+ * (reported), else 0. */
+static int test_commit_fails(struct scen_db *db)
+{
+	if (db->fail_after < 0 || db->commits < db->fail_after)
+		return 0;
+	scen_error("%s: \"COMMIT\": attempt to write a readonly database "
+		   "(SCEN_DB_FAIL_AFTER=%ld)", db->path, db->fail_after);
+	if (!db->trouble)
+		db->trouble = SCEN_DB_READ_ONLY;
+	return -1;
+}
+
 int scen_db_begin(struct scen_db *db)
 {
 	db->trouble = SCEN_DB_OK;
-	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
-		return -1;
+	db->wrote_servings = 0;
+	if (db->be->begin(db, DB_TX_WRITE) < 0)
+		return db_fail(db, "cannot begin a write transaction");
 	db->in_tx = 1;
 	return 0;
 }
@@ -576,9 +259,8 @@ int scen_db_begin(struct scen_db *db)
 int scen_db_begin_quiet(struct scen_db *db)
 {
 	db->trouble = SCEN_DB_OK;
-	if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-		    SQLITE_OK &&
-	    sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+	db->wrote_servings = 0;
+	if (db->be->begin(db, DB_TX_QUIET) <= 0)
 		return 0;
 	db->in_tx = 1;
 	return 1;
@@ -598,6 +280,8 @@ const char *scen_db_trouble_name(enum scen_db_trouble t)
 		return "database read-only";
 	case SCEN_DB_WRITE_ERROR:
 		return "database write error";
+	case SCEN_DB_UNREACHABLE:
+		return "database unreachable";
 	default:
 		return "database writable";
 	}
@@ -607,7 +291,7 @@ static int flush_counts(struct scen_db *db)
 {
 	if (!db->counts.len)
 		return 0;
-	sqlite3_stmt *st = db_stmt(db, ST_COUNTER);
+	struct db_stmt *st = db_stmt(db, ST_COUNTER);
 	if (!st)
 		return -1;
 	int64_t hour = (int64_t)(scen_now() / 3600);
@@ -616,9 +300,9 @@ static int flush_counts(struct scen_db *db)
 		struct scen_map_slot *s = &db->counts.slots[i];
 		if (!s->hash || !s->value)
 			continue;
-		sqlite3_bind_int64(st, 1, hour);
-		sqlite3_bind_text(st, 2, s->key, (int)s->klen, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, (int64_t)s->value);
+		db_bind_int64(st, 1, hour);
+		db_bind_text(st, 2, s->key, (int)s->klen);
+		db_bind_int64(st, 3, (int64_t)s->value);
 		if (db_run(db, st) < 0)
 			rc = -1;
 		s->value = 0;
@@ -632,7 +316,7 @@ static int flush_served(struct scen_db *db)
 {
 	if (!db->served.len)
 		return 0;
-	sqlite3_stmt *st = db_stmt(db, ST_SERVED);
+	struct db_stmt *st = db_stmt(db, ST_SERVED);
 	if (!st)
 		return -1;
 	int rc = 0;
@@ -642,8 +326,8 @@ static int flush_served(struct scen_db *db)
 			continue;
 		int64_t id;
 		memcpy(&id, s->key, sizeof id);
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, (int64_t)s->value);
+		db_bind_int64(st, 1, id);
+		db_bind_int64(st, 2, (int64_t)s->value);
 		if (db_run(db, st) < 0)
 			rc = -1;
 	}
@@ -652,22 +336,35 @@ static int flush_served(struct scen_db *db)
 	return rc;
 }
 
+/* The servings this transaction wrote are this process's own: catch-up
+ * (scen_db_catch_up) starts after them. Writers take turns, so the
+ * highest id is the last of them. */
+static int catch_up_own(struct scen_db *db, int64_t *seen)
+{
+	*seen = db->seen_serving;
+	if (db->wrote_servings && (*seen = db_int(db, ST_MAX_SERVING)) < 0)
+		return -1;
+	return 0;
+}
+
 int scen_db_commit(struct scen_db *db)
 {
+	int64_t seen;
 	if (test_commit_fails(db) < 0 || flush_counts(db) < 0 ||
-	    flush_served(db) < 0 || db_exec(db, "COMMIT") < 0) {
+	    flush_served(db) < 0 || catch_up_own(db, &seen) < 0 ||
+	    (db->be->commit(db) < 0 && db_fail(db, "\"COMMIT\"") < 0)) {
 		scen_db_rollback(db);
 		return -1;
 	}
 	db->in_tx = 0;
+	db->seen_serving = seen;
 	db->commits++;
 	return 0;
 }
 
 void scen_db_rollback(struct scen_db *db)
 {
-	if (!sqlite3_get_autocommit(db->h))
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	db->be->rollback(db);
 	for (size_t i = 0; i < db->counts.cap; i++)
 		db->counts.slots[i].value = 0;
 	scen_map_release(&db->served);
@@ -697,11 +394,11 @@ void scen_db_take_counts(struct scen_db *db,
 int scen_db_event(struct scen_db *db, const char *kind, const char *account,
 		  const char *detail)
 {
-	sqlite3_stmt *st = db_stmt(db, ST_EVENT);
+	struct db_stmt *st = db_stmt(db, ST_EVENT);
 	if (!st)
 		return -1;
-	sqlite3_bind_double(st, 1, scen_now());
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	db_bind_double(st, 1, scen_now());
+	db_bind_text(st, 2, kind, -1);
 	db_bind_text_or_null(st, 3, account);
 	db_bind_text_or_null(st, 4, detail);
 	return db_run(db, st);

@@ -14,20 +14,19 @@ int scen_db_job_insert(struct scen_db *db, const struct scen_request *rq,
 		       const char *origin, double now, int64_t *rowid,
 		       char *jid, size_t jidsz)
 {
-	sqlite3_stmt *st = db_stmt(db, ST_JOB_INSERT);
+	struct db_stmt *st = db_stmt(db, ST_JOB_INSERT);
 	if (!st)
 		return -1;
 	snprintf(jid, jidsz, "j-%016llx", (unsigned long long)scen_random64());
-	sqlite3_bind_text(st, 1, jid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, jid, -1);
 	db_bind_text_or_null(st, 2, rq->session);
 	db_bind_text_or_null(st, 3, rq->id);
 	db_bind_request(db, st, 4, rq);
-	sqlite3_bind_text(st, 10, origin, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 11, now);
-	sqlite3_bind_int64(st, 12, (int64_t)getpid());
-	if (db_run(db, st) < 0)
+	db_bind_text(st, 10, origin, -1);
+	db_bind_double(st, 11, now);
+	db_bind_int64(st, 12, (int64_t)getpid());
+	if ((*rowid = db_insert_id(db, st)) < 0)
 		return -1;
-	*rowid = sqlite3_last_insert_rowid(db->h);
 	return 0;
 }
 
@@ -35,45 +34,45 @@ int scen_db_job_update(struct scen_db *db, int64_t rowid, const char *state,
 		       double now, const char *account, int attempts,
 		       const char *error, int64_t scenario)
 {
-	sqlite3_stmt *st = db_stmt(db, ST_JOB_UPDATE);
+	struct db_stmt *st = db_stmt(db, ST_JOB_UPDATE);
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, rowid);
-	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, now);
+	db_bind_int64(st, 1, rowid);
+	db_bind_text(st, 2, state, -1);
+	db_bind_double(st, 3, now);
 	db_bind_text_or_null(st, 4, account);
-	sqlite3_bind_int(st, 5, attempts);
+	db_bind_int64(st, 5, attempts);
 	db_bind_text_or_null(st, 6, error);
 	db_bind_int64_if(st, 7, scenario != 0, scenario);
 	return db_run(db, st);
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
+static char *col_dup(struct db_stmt *st, int i)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = db_column_text(st, i);
 	return s ? xstrdup(s) : NULL;
 }
 
-static void job_row(sqlite3_stmt *st, struct scen_job_row *r)
+static void job_row(struct db_stmt *st, struct scen_job_row *r)
 {
 	memset(r, 0, sizeof *r);
-	r->rowid = sqlite3_column_int64(st, 0);
-	snprintf(r->jid, sizeof r->jid, "%s", sqlite3_column_text(st, 1));
-	snprintf(r->state, sizeof r->state, "%s", sqlite3_column_text(st, 2));
+	r->rowid = db_column_int64(st, 0);
+	snprintf(r->jid, sizeof r->jid, "%s", db_column_text(st, 1));
+	snprintf(r->state, sizeof r->state, "%s", db_column_text(st, 2));
 	r->session = col_dup(st, 3);
 	r->request_id = col_dup(st, 4);
 	r->experiment = col_dup(st, 5);
 	r->template_name = col_dup(st, 6);
 	r->version = col_dup(st, 7);
 	r->factors = col_dup(st, 8);
-	r->has_position = sqlite3_column_type(st, 9) != SQLITE_NULL;
-	r->position = (long)sqlite3_column_int64(st, 9);
+	r->has_position = db_column_type(st, 9) != DB_NULL;
+	r->position = (long)db_column_int64(st, 9);
 	snprintf(r->origin, sizeof r->origin, "%s",
-		 sqlite3_column_text(st, 10));
-	r->scenario = sqlite3_column_int64(st, 11);
+		 db_column_text(st, 10));
+	r->scenario = db_column_int64(st, 11);
 	r->error = col_dup(st, 12);
-	r->created_at = sqlite3_column_double(st, 13);
-	r->owner_pid = (long)sqlite3_column_int64(st, 14);
+	r->created_at = db_column_double(st, 13);
+	r->owner_pid = (long)db_column_int64(st, 14);
 }
 
 void scen_job_row_release(struct scen_job_row *r)
@@ -91,44 +90,44 @@ void scen_job_row_release(struct scen_job_row *r)
 int scen_db_job_get(struct scen_db *db, const char *jid,
 		    struct scen_job_row *out)
 {
-	sqlite3_stmt *st = db_stmt(db, ST_JOB_GET);
+	struct db_stmt *st = db_stmt(db, ST_JOB_GET);
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, jid, -1, SQLITE_STATIC);
-	int r = sqlite3_step(st);
-	if (r == SQLITE_ROW)
+	db_bind_text(st, 1, jid, -1);
+	int r = db_step(st);
+	if (r == DB_ROW)
 		job_row(st, out);
-	sqlite3_reset(st);
-	if (r != SQLITE_ROW && r != SQLITE_DONE)
+	db_reset(st);
+	if (r != DB_ROW && r != DB_DONE)
 		return db_fail(db, "reading a job");
-	return r == SQLITE_ROW;
+	return r == DB_ROW;
 }
 
 int scen_db_jobs_adopt(struct scen_db *db,
 		       void (*fn)(void *ctx, const struct scen_job_row *),
 		       void *ctx)
 {
-	sqlite3_stmt *st = db_stmt(db, ST_JOBS_OPEN);
-	sqlite3_stmt *own = db_stmt(db, ST_JOB_OWN);
+	struct db_stmt *st = db_stmt(db, ST_JOBS_OPEN);
+	struct db_stmt *own = db_stmt(db, ST_JOB_OWN);
 	if (!st || !own)
 		return -1;
 	struct scen_job_row *rows = NULL;
 	size_t n = 0, cap = 0;
 	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		long pid = (long)sqlite3_column_int64(st, 14);
+	while ((r = db_step(st)) == DB_ROW) {
+		long pid = (long)db_column_int64(st, 14);
 		if (pid == (long)getpid() ||
 		    (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)))
 			continue;	/* its owner is alive and at it */
 		XGROW(rows, n + 1, cap);
 		job_row(st, &rows[n++]);
 	}
-	sqlite3_reset(st);
-	int rc = r == SQLITE_DONE ? 0 : db_fail(db, "reading open jobs");
+	db_reset(st);
+	int rc = r == DB_DONE ? 0 : db_fail(db, "reading open jobs");
 	for (size_t i = 0; i < n; i++) {
 		if (!rc) {
-			sqlite3_bind_int64(own, 1, rows[i].rowid);
-			sqlite3_bind_int64(own, 2, (int64_t)getpid());
+			db_bind_int64(own, 1, rows[i].rowid);
+			db_bind_int64(own, 2, (int64_t)getpid());
 			rc = db_run(db, own);
 			if (!rc)
 				fn(ctx, &rows[i]);

@@ -3,84 +3,19 @@
  * prepared once (report_stmt) and reused with bind/step/reset. */
 #include "scen/db_report.h"
 
+#include "scen/db_int.h"
+
 #include <ctype.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "scen/hash.h"
 
-enum rstmt_id {
-	RS_BEGIN,
-	RS_END,
-	RS_COUNTERS,
-	RS_JOBS,
-	RS_QUEUE,
-	RS_ACCOUNT,
-	RS_USAGE,
-	RS_POOL,
-	RS_TOTALS,
-	RS_FRESH_BY_TPL,
-	RS_COUNT
-};
-
-static const char *const rstmt_sql[RS_COUNT] = {
-	[RS_BEGIN] = "BEGIN",
-	[RS_END] = "COMMIT",
-	/* the primary key (hour, name) makes this a range */
-	[RS_COUNTERS] = "SELECT hour, name, n FROM counters"
-		" WHERE hour >= ?1 AND hour <= ?2 ORDER BY hour, name",
-	/* jobs_created */
-	[RS_JOBS] = "SELECT created_at, coalesce(started_at, 0),"
-		" coalesce(finished_at, 0), state, origin FROM jobs"
-		" WHERE created_at >= ?1",
-	/* jobs_open (partial index) */
-	[RS_QUEUE] = "SELECT count(*) FILTER (WHERE state = 'queued'),"
-		" count(*) FILTER (WHERE state = 'running'),"
-		" coalesce(min(created_at) FILTER (WHERE state = 'queued'), 0)"
-		" FROM jobs WHERE state IN ('queued', 'running')",
-	[RS_ACCOUNT] = "SELECT " SCEN_DB_ACCOUNT_COLUMNS
-		" FROM accounts WHERE name = ?1",
-	/* calls_account_at; the same rules as quota.c's budget */
-	[RS_USAGE] = "SELECT"
-		" count(*) FILTER (WHERE status <> 429 AND at > ?2 - 60),"
-		" count(*) FILTER (WHERE status <> 429 AND at > ?2 - 3600),"
-		" count(*) FILTER (WHERE status <> 429 AND at >= ?3),"
-		" count(*) FILTER (WHERE status = 429 AND at >= ?3),"
-		" coalesce(sum(tokens) FILTER (WHERE status <> 429"
-		"  AND at > ?2 - 60), 0)"
-		" FROM calls WHERE account = ?1 AND at >= min(?2 - 3600, ?3)",
-	/* the pool rows only, through scenarios_created: likelihood() tells
-	 * the planner that few rows are pool rows (with ANALYZE statistics
-	 * it assumes half, and scans every scenario); the group keys are
-	 * expressions so that scenarios_version does not look cheaper for
-	 * their order */
-	[RS_POOL] = "SELECT version, experiment, template,"
-		" count(*) FILTER (WHERE created_at >= ?1),"
-		" count(*) FILTER (WHERE created_at < ?1),"
-		" coalesce(min(created_at) FILTER (WHERE created_at >= ?1), 0),"
-		" coalesce(max(created_at) FILTER (WHERE created_at >= ?1), 0)"
-		" FROM scenarios WHERE likelihood(origin = 'pool', 0.01)"
-		" AND serves = 0 AND quarantined = 0"
-		" GROUP BY +version, +experiment, +template"
-		" ORDER BY experiment, template, version",
-	/* scen never deletes rows: the highest row id is the count, found
-	 * in the b-tree without reading 10 million rows */
-	[RS_TOTALS] = "SELECT (SELECT coalesce(max(id), 0) FROM scenarios),"
-		" (SELECT coalesce(max(id), 0) FROM servings),"
-		" (SELECT count(*) FROM templates)",
-	/* servings_time */
-	[RS_FRESH_BY_TPL] = "SELECT experiment, template, count(*)"
-		" FROM servings WHERE served_at >= ?1 AND tier = 'fresh'"
-		" GROUP BY experiment, template",
-};
 
 struct scen_report {
 	struct scen_db *db;
-	sqlite3 *h;
-	sqlite3_stmt *st[RS_COUNT];
 	int in_tx;
 };
 
@@ -88,7 +23,6 @@ struct scen_report *scen_report_new(struct scen_db *db)
 {
 	struct scen_report *r = xcalloc(1, sizeof *r);
 	r->db = db;
-	r->h = scen_db_handle(db);
 	return r;
 }
 
@@ -98,50 +32,26 @@ void scen_report_free(struct scen_report *r)
 		return;
 	if (r->in_tx)
 		scen_report_end(r);
-	for (int i = 0; i < RS_COUNT; i++)
-		sqlite3_finalize(r->st[i]);
 	free(r);
 }
 
-static int report_fail(struct scen_report *r, sqlite3_stmt *st)
+static int report_fail(struct scen_report *r, struct db_stmt *st)
 {
 	return scen_error("%s: \"%.80s\": %s", scen_db_path(r->db),
-			  sqlite3_sql(st), sqlite3_errmsg(r->h));
+			  st->sql, db_errmsg(r->db));
 }
 
-static sqlite3_stmt *report_stmt(struct scen_report *r, enum rstmt_id id)
+static struct db_stmt *report_stmt(struct scen_report *r, enum stmt_id id)
 {
-	if (!r->st[id] &&
-	    sqlite3_prepare_v3(r->h, rstmt_sql[id], -1,
-			       SQLITE_PREPARE_PERSISTENT, &r->st[id],
-			       NULL) != SQLITE_OK) {
-		scen_error("%s: cannot prepare \"%s\": %s",
-			   scen_db_path(r->db), rstmt_sql[id],
-			   sqlite3_errmsg(r->h));
-		return NULL;
-	}
-	return r->st[id];
-}
-
-/* Steps a statement that returns no rows, and resets it. */
-static int report_run(struct scen_report *r, enum rstmt_id id)
-{
-	sqlite3_stmt *st = report_stmt(r, id);
-	if (!st)
-		return -1;
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return report_fail(r, st);
-	return 0;
+	return db_stmt(r->db, id);
 }
 
 int scen_report_begin(struct scen_report *r)
 {
 	if (r->in_tx)
 		return 0;
-	if (report_run(r, RS_BEGIN) < 0)
-		return -1;
+	if (r->db->be->begin(r->db, DB_TX_READ) < 0)
+		return db_fail(r->db, "cannot begin reading");
 	r->in_tx = 1;
 	return 0;
 }
@@ -150,12 +60,8 @@ void scen_report_end(struct scen_report *r)
 {
 	if (!r->in_tx)
 		return;
-	/* a read transaction has nothing to lose: end it quietly */
-	sqlite3_stmt *st = report_stmt(r, RS_END);
-	if (!st || sqlite3_step(st) != SQLITE_DONE)
-		sqlite3_exec(r->h, "ROLLBACK", NULL, NULL, NULL);
-	if (st)
-		sqlite3_reset(st);
+	/* a read transaction has nothing to lose: ended without a word */
+	r->db->be->rollback(r->db);
 	r->in_tx = 0;
 }
 
@@ -186,39 +92,39 @@ int scen_report_parse_time(const char *arg, double now, double *t)
 }
 
 /* Ends a row loop: resets st and reports a step that failed. */
-static int loop_end(struct scen_report *r, sqlite3_stmt *st, int rc)
+static int loop_end(struct scen_report *r, struct db_stmt *st, int rc)
 {
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	db_reset(st);
+	if (rc != DB_DONE && rc != DB_ROW)
 		return report_fail(r, st);
 	return 0;
 }
 
 /* Steps st: whether a row is ready (*rc says why not). */
-static int step_row(sqlite3_stmt *st, int *rc)
+static int step_row(struct db_stmt *st, int *rc)
 {
-	*rc = sqlite3_step(st);
-	return *rc == SQLITE_ROW;
+	*rc = db_step(st);
+	return *rc == DB_ROW;
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
+static const char *col_text(struct db_stmt *st, int i)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = db_column_text(st, i);
 	return s ? s : "";
 }
 
 int scen_report_counters(struct scen_report *r, int64_t from_hour,
 			 int64_t to_hour, scen_counter_fn *fn, void *ctx)
 {
-	sqlite3_stmt *st = report_stmt(r, RS_COUNTERS);
+	struct db_stmt *st = report_stmt(r, RS_COUNTERS);
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, from_hour);
-	sqlite3_bind_int64(st, 2, to_hour);
+	db_bind_int64(st, 1, from_hour);
+	db_bind_int64(st, 2, to_hour);
 	int rc;
 	while (step_row(st, &rc))
-		fn(ctx, sqlite3_column_int64(st, 0), col_text(st, 1),
-		   sqlite3_column_int64(st, 2));
+		fn(ctx, db_column_int64(st, 0), col_text(st, 1),
+		   db_column_int64(st, 2));
 	return loop_end(r, st, rc);
 }
 
@@ -226,16 +132,16 @@ int scen_report_jobs(struct scen_report *r, double since,
 		     void (*fn)(void *ctx, const struct scen_job_times *),
 		     void *ctx)
 {
-	sqlite3_stmt *st = report_stmt(r, RS_JOBS);
+	struct db_stmt *st = report_stmt(r, RS_JOBS);
 	if (!st)
 		return -1;
-	sqlite3_bind_double(st, 1, since);
+	db_bind_double(st, 1, since);
 	int rc;
 	while (step_row(st, &rc)) {
 		struct scen_job_times j = {
-			.created_at = sqlite3_column_double(st, 0),
-			.started_at = sqlite3_column_double(st, 1),
-			.finished_at = sqlite3_column_double(st, 2),
+			.created_at = db_column_double(st, 0),
+			.started_at = db_column_double(st, 1),
+			.finished_at = db_column_double(st, 2),
 			.state = col_text(st, 3),
 			.origin = col_text(st, 4),
 		};
@@ -246,15 +152,15 @@ int scen_report_jobs(struct scen_report *r, double since,
 
 int scen_report_queue(struct scen_report *r, struct scen_queue_now *q)
 {
-	sqlite3_stmt *st = report_stmt(r, RS_QUEUE);
+	struct db_stmt *st = report_stmt(r, RS_QUEUE);
 	if (!st)
 		return -1;
 	memset(q, 0, sizeof *q);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		q->queued = (long)sqlite3_column_int64(st, 0);
-		q->running = (long)sqlite3_column_int64(st, 1);
-		q->oldest_queued = sqlite3_column_double(st, 2);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		q->queued = (long)db_column_int64(st, 0);
+		q->running = (long)db_column_int64(st, 1);
+		q->oldest_queued = db_column_double(st, 2);
 	}
 	return loop_end(r, st, rc);
 }
@@ -262,14 +168,14 @@ int scen_report_queue(struct scen_report *r, struct scen_queue_now *q)
 int scen_report_account(struct scen_report *r, const char *name,
 			struct scen_acct_state *a)
 {
-	sqlite3_stmt *st = report_stmt(r, RS_ACCOUNT);
+	struct db_stmt *st = report_stmt(r, RS_ACCOUNT);
 	if (!st)
 		return -1;
 	memset(a, 0, sizeof *a);
 	snprintf(a->breaker, sizeof a->breaker, "closed");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	int found = rc == SQLITE_ROW;
+	db_bind_text(st, 1, name, -1);
+	int rc = db_step(st);
+	int found = rc == DB_ROW;
 	if (found)
 		scen_db_account_decode(st, 0, a);
 	if (loop_end(r, st, rc) < 0)
@@ -281,20 +187,20 @@ int scen_report_usage(struct scen_report *r, const char *account,
 		      double now, double day_start,
 		      struct scen_report_usage *u)
 {
-	sqlite3_stmt *st = report_stmt(r, RS_USAGE);
+	struct db_stmt *st = report_stmt(r, RS_USAGE);
 	if (!st)
 		return -1;
 	memset(u, 0, sizeof *u);
-	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 2, now);
-	sqlite3_bind_double(st, 3, day_start);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		u->minute = (long)sqlite3_column_int64(st, 0);
-		u->hour = (long)sqlite3_column_int64(st, 1);
-		u->day = (long)sqlite3_column_int64(st, 2);
-		u->refused_day = (long)sqlite3_column_int64(st, 3);
-		u->tokens_minute = (long)sqlite3_column_int64(st, 4);
+	db_bind_text(st, 1, account, -1);
+	db_bind_double(st, 2, now);
+	db_bind_double(st, 3, day_start);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		u->minute = (long)db_column_int64(st, 0);
+		u->hour = (long)db_column_int64(st, 1);
+		u->day = (long)db_column_int64(st, 2);
+		u->refused_day = (long)db_column_int64(st, 3);
+		u->tokens_minute = (long)db_column_int64(st, 4);
 	}
 	return loop_end(r, st, rc);
 }
@@ -303,20 +209,20 @@ int scen_report_pool(struct scen_report *r, double cutoff,
 		     void (*fn)(void *ctx, const struct scen_pool_row *),
 		     void *ctx)
 {
-	sqlite3_stmt *st = report_stmt(r, RS_POOL);
+	struct db_stmt *st = report_stmt(r, RS_POOL);
 	if (!st)
 		return -1;
-	sqlite3_bind_double(st, 1, cutoff);
+	db_bind_double(st, 1, cutoff);
 	int rc;
 	while (step_row(st, &rc)) {
 		struct scen_pool_row p = {
 			.version = col_text(st, 0),
 			.experiment = col_text(st, 1),
 			.template_name = col_text(st, 2),
-			.available = (long)sqlite3_column_int64(st, 3),
-			.retired = (long)sqlite3_column_int64(st, 4),
-			.oldest = sqlite3_column_double(st, 5),
-			.newest = sqlite3_column_double(st, 6),
+			.available = (long)db_column_int64(st, 3),
+			.retired = (long)db_column_int64(st, 4),
+			.oldest = db_column_double(st, 5),
+			.newest = db_column_double(st, 6),
 		};
 		fn(ctx, &p);
 	}
@@ -325,15 +231,15 @@ int scen_report_pool(struct scen_report *r, double cutoff,
 
 int scen_report_totals(struct scen_report *r, struct scen_report_totals *t)
 {
-	sqlite3_stmt *st = report_stmt(r, RS_TOTALS);
+	struct db_stmt *st = report_stmt(r, RS_TOTALS);
 	if (!st)
 		return -1;
 	memset(t, 0, sizeof *t);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		t->scenarios = sqlite3_column_int64(st, 0);
-		t->servings = sqlite3_column_int64(st, 1);
-		t->templates = sqlite3_column_int64(st, 2);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		t->scenarios = db_column_int64(st, 0);
+		t->servings = db_column_int64(st, 1);
+		t->templates = db_column_int64(st, 2);
 	}
 	return loop_end(r, st, rc);
 }
@@ -344,14 +250,14 @@ int scen_report_fresh_by_template(struct scen_report *r, double since,
 					     int64_t n),
 				  void *ctx)
 {
-	sqlite3_stmt *st = report_stmt(r, RS_FRESH_BY_TPL);
+	struct db_stmt *st = report_stmt(r, RS_FRESH_BY_TPL);
 	if (!st)
 		return -1;
-	sqlite3_bind_double(st, 1, since);
+	db_bind_double(st, 1, since);
 	int rc;
 	while (step_row(st, &rc))
 		fn(ctx, col_text(st, 0), col_text(st, 1),
-		   sqlite3_column_int64(st, 2));
+		   db_column_int64(st, 2));
 	return loop_end(r, st, rc);
 }
 
@@ -366,60 +272,19 @@ enum { NEED_MAX_SERVES = 1, NEED_NO_REPEAT = 2 };
 static const struct {
 	const char *name, *what;
 	int need;
-	const char *sql;
+	enum stmt_id id;
 } checks[] = {
-	{"integrity", "SQLite integrity check (pages, rows and indexes)", 0,
-	 "SELECT integrity_check FROM pragma_integrity_check"
-	 " WHERE integrity_check <> 'ok'"},
-	{"foreign_keys", "every serving and job names a stored scenario", 0,
-	 "SELECT \"table\" || ' row ' || rowid || ': no ' || parent"
-	 " || ' row it refers to' FROM pragma_foreign_key_check"},
-	{"serve_counts", "each scenario's serve count equals its servings", 0,
-	 "WITH c(scenario, n) AS (SELECT scenario, count(*) FROM servings"
-	 "  GROUP BY scenario)"
-	 " SELECT s.sid || ': serves ' || s.serves || ', servings '"
-	 " || coalesce(c.n, 0) FROM scenarios s"
-	 " LEFT JOIN c ON c.scenario = s.id"
-	 " WHERE coalesce(c.n, 0) <> s.serves"},
-	{"tier_counters", "the hourly tier counters add up to the servings", 0,
-	 "WITH a(tier, n) AS (SELECT tier, count(*) FROM servings"
-	 "  GROUP BY tier),"
-	 " b(tier, n) AS (SELECT substr(name, 6), sum(n) FROM counters"
-	 "  WHERE name LIKE 'tier.%' GROUP BY name),"
-	 " t(tier) AS (SELECT tier FROM a UNION SELECT tier FROM b)"
-	 " SELECT 'tier ' || t.tier || ': counters ' || coalesce(b.n, 0)"
-	 " || ', servings ' || coalesce(a.n, 0)"
-	 " FROM t LEFT JOIN a USING (tier) LEFT JOIN b USING (tier)"
-	 " WHERE coalesce(a.n, 0) <> coalesce(b.n, 0)"},
-	{"answer_counters", "answer.ok adds up to the tier counters", 0,
-	 "SELECT 'answer.ok ' || o || ', tiers ' || t FROM (SELECT"
-	 " coalesce(sum(n) FILTER (WHERE name = 'answer.ok'), 0) AS o,"
-	 " coalesce(sum(n) FILTER (WHERE name LIKE 'tier.%'), 0) AS t"
-	 " FROM counters) WHERE o <> t"},
-	{"template_versions", "every stored version has its template text", 0,
-	 "SELECT tbl || ' of version ' || version || ' have no template row'"
-	 " FROM (SELECT DISTINCT 'servings' AS tbl, version FROM servings"
-	 "  UNION SELECT DISTINCT 'scenarios', version FROM scenarios)"
-	 " WHERE version NOT IN (SELECT version FROM templates)"},
+	{"integrity", "SQLite integrity check (pages, rows and indexes)", 0, CK_INTEGRITY},
+	{"foreign_keys", "every serving and job names a stored scenario", 0, CK_FOREIGN_KEYS},
+	{"serve_counts", "each scenario's serve count equals its servings", 0, CK_SERVE_COUNTS},
+	{"tier_counters", "the hourly tier counters add up to the servings", 0, CK_TIER_COUNTERS},
+	{"answer_counters", "answer.ok adds up to the tier counters", 0, CK_ANSWER_COUNTERS},
+	{"template_versions", "every stored version has its template text", 0, CK_TEMPLATE_VERSIONS},
 	{"same_experiment", "no scenario served across experiments or"
-	 " templates", 0,
-	 "SELECT 'serving ' || v.id || ' (' || v.experiment || '/'"
-	 " || v.template || ') got ' || s.sid || ' of ' || s.experiment"
-	 " || '/' || s.template FROM servings v JOIN scenarios s"
-	 " ON s.id = v.scenario WHERE v.experiment <> s.experiment"
-	 " OR v.template <> s.template"},
-	{"no_repeat", "no session got the same scenario twice", NEED_NO_REPEAT,
-	 "SELECT 'session ' || v.session || ' got ' || s.sid || ' '"
-	 " || v.n || ' times' FROM (SELECT session, scenario, count(*) AS n"
-	 " FROM servings GROUP BY session, scenario HAVING count(*) > 1) v"
-	 " JOIN scenarios s ON s.id = v.scenario"},
-	{"max_serves", "no scenario served more than cache.max_serves times",
-	 NEED_MAX_SERVES,
-	 "SELECT sid || ' served ' || serves || ' times (max ' || ?1 || ')'"
-	 " FROM scenarios WHERE serves > ?1"},
-	{"jobs_done", "every finished job names the scenario it stored", 0,
-	 "SELECT 'job ' || jid || ' is done without a scenario' FROM jobs"
-	 " WHERE state = 'done' AND scenario IS NULL"},
+	 " templates", 0, CK_SAME_EXPERIMENT},
+	{"no_repeat", "no session got the same scenario twice", NEED_NO_REPEAT, CK_NO_REPEAT},
+	{"max_serves", "no scenario served more than cache.max_serves times", NEED_MAX_SERVES, CK_MAX_SERVES},
+	{"jobs_done", "every finished job names the scenario it stored", 0, CK_JOBS_DONE},
 };
 
 enum { VERIFY_DETAIL_LINES = 5 };
@@ -439,38 +304,35 @@ long scen_report_verify(struct scen_report *r,
 		if (((need & NEED_MAX_SERVES) && o->max_serves <= 0) ||
 		    ((need & NEED_NO_REPEAT) && !o->no_repeat))
 			continue;
-		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(r->h, checks[i].sql, -1, &st, NULL) !=
-		    SQLITE_OK) {
-			scen_error("%s: check %s: cannot prepare \"%.60s\": %s",
-				   scen_db_path(r->db), checks[i].name,
-				   checks[i].sql, sqlite3_errmsg(r->h));
+		struct db_stmt *st = db_stmt(r->db, checks[i].id);
+		if (!st) {
 			total = -1;
 			break;
 		}
-		if (sqlite3_bind_parameter_count(st) >= 1)
-			sqlite3_bind_int64(st, 1, o->max_serves);
+		if (need & NEED_MAX_SERVES)
+			db_bind_int64(st, 1, o->max_serves);
 		long n = 0;
 		int rc;
 		sb_reset(&detail);
+		r->db->damaged = 0;
 		while (step_row(st, &rc)) {
 			if (n++ < VERIFY_DETAIL_LINES) {
 				sb_adds(&detail, col_text(st, 0));
 				sb_addc(&detail, '\n');
 			}
 		}
-		if (rc != SQLITE_DONE && (rc & 0xff) == SQLITE_CORRUPT) {
+		if (rc != DB_DONE && r->db->damaged) {
 			/* a damaged file is what --verify is for: a problem
 			 * to report, not a reason to stop */
 			if (n++ < VERIFY_DETAIL_LINES)
-				sb_addf(&detail, "%s\n", sqlite3_errmsg(r->h));
-		} else if (rc != SQLITE_DONE) {
+				sb_addf(&detail, "%s\n", db_errmsg(r->db));
+		} else if (rc != DB_DONE) {
 			report_fail(r, st);
-			sqlite3_finalize(st);
+			db_reset(st);
 			total = -1;
 			break;
 		}
-		sqlite3_finalize(st);
+		db_reset(st);
 		if (n > VERIFY_DETAIL_LINES)
 			sb_addf(&detail, "... and %ld more\n",
 				n - VERIFY_DETAIL_LINES);
@@ -574,7 +436,7 @@ const struct scen_column *scen_export_columns(enum scen_export_what what,
 
 struct scen_rows {
 	struct scen_report *r;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 };
 
 /* One version's use, counted in version_use. */
@@ -584,19 +446,17 @@ struct use {
 };
 
 /* Adds the rows of sql (version, time) to the uses of kind k. */
-static int count_use(struct scen_report *r, const char *sql, int k,
+static int count_use(struct scen_report *r, enum stmt_id id, int k,
 		     struct scen_map *ix, struct use **u, size_t *nu,
 		     size_t *cap)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(r->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return scen_error("%s: cannot prepare \"%s\": %s",
-				  scen_db_path(r->db), sql,
-				  sqlite3_errmsg(r->h));
+	struct db_stmt *st = db_stmt(r->db, id);
+	if (!st)
+		return -1;
 	int rc;
 	while (step_row(st, &rc)) {
 		const char *v = col_text(st, 0);
-		double t = sqlite3_column_double(st, 1);
+		double t = db_column_double(st, 1);
 		int created;
 		uint64_t *slot = scen_map_put(ix, v, strlen(v) + 1, &created);
 		if (created) {
@@ -610,10 +470,7 @@ static int count_use(struct scen_report *r, const char *sql, int k,
 		if (x->n[k] == 1 || t > x->last[k])
 			x->last[k] = t;
 	}
-	if (rc != SQLITE_DONE)
-		report_fail(r, st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return loop_end(r, st, rc);
 }
 
 /*
@@ -630,47 +487,33 @@ static int version_use(struct scen_report *r)
 	size_t nu = 0, cap = 0;
 	int rc;
 	scen_map_init(&ix);
-	rc = count_use(r, "SELECT version, served_at FROM servings", 0, &ix,
-		       &u, &nu, &cap);
+	rc = count_use(r, RS_USE_SERVINGS, 0, &ix, &u, &nu, &cap);
 	if (!rc)
-		rc = count_use(r, "SELECT version, created_at FROM scenarios",
-			       1, &ix, &u, &nu, &cap);
-	sqlite3_stmt *ins = NULL;
-	if (!rc && (sqlite3_exec(r->h, "CREATE TEMP TABLE IF NOT EXISTS"
-				 " scen_version_use(version TEXT PRIMARY KEY,"
-				 " servings, first_used, last_used, scenarios,"
-				 " first_generated, last_generated);"
-				 "DELETE FROM temp.scen_version_use",
-				 NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v2(r->h, "INSERT INTO temp.scen_version_use"
-				       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-				       -1, &ins, NULL) != SQLITE_OK))
-		rc = scen_error("%s: cannot count the template versions' "
-				"use: %s", scen_db_path(r->db),
-				sqlite3_errmsg(r->h));
+		rc = count_use(r, RS_USE_SCENARIOS, 1, &ix, &u, &nu, &cap);
+	struct db_stmt *ins = NULL;
+	if (!rc && (db_exec(r->db, db_sql(r->db, RS_USE_TABLE)) < 0 ||
+		    !(ins = db_stmt(r->db, RS_USE_INSERT))))
+		rc = -1;
 	for (size_t i = 0; !rc && i < ix.cap; i++) {
 		const struct scen_map_slot *sl = &ix.slots[i];
 		if (!sl->hash)
 			continue;
 		const struct use *x = &u[sl->value];
-		sqlite3_bind_text(ins, 1, sl->key, -1, SQLITE_STATIC);
+		db_bind_text(ins, 1, sl->key, -1);
 		for (int k = 0; k < 2; k++) {
-			sqlite3_bind_int64(ins, 2 + 3 * k, x->n[k]);
+			db_bind_int64(ins, 2 + 3 * k, x->n[k]);
 			if (x->n[k]) {
-				sqlite3_bind_double(ins, 3 + 3 * k,
+				db_bind_double(ins, 3 + 3 * k,
 						    x->first[k]);
-				sqlite3_bind_double(ins, 4 + 3 * k,
+				db_bind_double(ins, 4 + 3 * k,
 						    x->last[k]);
 			} else {
-				sqlite3_bind_null(ins, 3 + 3 * k);
-				sqlite3_bind_null(ins, 4 + 3 * k);
+				db_bind_null(ins, 3 + 3 * k);
+				db_bind_null(ins, 4 + 3 * k);
 			}
 		}
-		if (sqlite3_step(ins) != SQLITE_DONE)
-			rc = report_fail(r, ins);
-		sqlite3_reset(ins);
+		rc = db_run(r->db, ins);
 	}
-	sqlite3_finalize(ins);
 	free(u);
 	scen_map_release(&ix);
 	return rc;
@@ -696,7 +539,7 @@ static const struct rows_shape {
 		" FROM scenarios s LEFT JOIN jobs j ON j.id = s.job",
 		"s.created_at", "s.", " ORDER BY s.id"},
 	[SCEN_EXPORT_TEMPLATES] = {
-		" FROM templates t LEFT JOIN temp.scen_version_use u"
+		" FROM templates t LEFT JOIN scen_version_use u"
 		" ON u.version = t.version",
 		NULL, "t.",
 		" ORDER BY t.experiment, t.template, t.registered_at,"
@@ -773,10 +616,7 @@ struct scen_rows *scen_report_rows(struct scen_report *r,
 	rows_sql(&sql, what, c);
 	struct scen_rows *rows = xcalloc(1, sizeof *rows);
 	rows->r = r;
-	if (sqlite3_prepare_v2(r->h, sql.buf, -1, &rows->st, NULL) !=
-	    SQLITE_OK) {
-		scen_error("%s: cannot prepare \"%.80s\": %s",
-			   scen_db_path(r->db), sql.buf, sqlite3_errmsg(r->h));
+	if (!(rows->st = db_prepare(r->db, sql.buf))) {
 		sb_release(&sql);
 		free(rows);
 		return NULL;
@@ -786,50 +626,49 @@ struct scen_rows *scen_report_rows(struct scen_report *r,
 		if (!c[i].given)
 			continue;
 		if (c[i].text)
-			sqlite3_bind_text(rows->st, i + 1, c[i].text, -1,
-					  SQLITE_STATIC);
+			db_bind_text(rows->st, i + 1, c[i].text, -1);
 		else
-			sqlite3_bind_double(rows->st, i + 1, c[i].num);
+			db_bind_double(rows->st, i + 1, c[i].num);
 	}
 	return rows;
 }
 
 int scen_rows_next(struct scen_rows *rows)
 {
-	int rc = sqlite3_step(rows->st);
-	if (rc == SQLITE_ROW)
+	int rc = db_step(rows->st);
+	if (rc == DB_ROW)
 		return 1;
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		return 0;
 	return report_fail(rows->r, rows->st);
 }
 
 int scen_rows_null(struct scen_rows *rows, size_t i)
 {
-	return sqlite3_column_type(rows->st, (int)i) == SQLITE_NULL;
+	return db_column_type(rows->st, (int)i) == DB_NULL;
 }
 
 const char *scen_rows_text(struct scen_rows *rows, size_t i, size_t *len)
 {
-	const char *s = (const char *)sqlite3_column_text(rows->st, (int)i);
-	*len = s ? (size_t)sqlite3_column_bytes(rows->st, (int)i) : 0;
+	const char *s = db_column_text(rows->st, (int)i);
+	*len = s ? (size_t)db_column_bytes(rows->st, (int)i) : 0;
 	return s ? s : "";
 }
 
 int64_t scen_rows_int(struct scen_rows *rows, size_t i)
 {
-	return sqlite3_column_int64(rows->st, (int)i);
+	return db_column_int64(rows->st, (int)i);
 }
 
 double scen_rows_num(struct scen_rows *rows, size_t i)
 {
-	return sqlite3_column_double(rows->st, (int)i);
+	return db_column_double(rows->st, (int)i);
 }
 
 void scen_rows_free(struct scen_rows *rows)
 {
 	if (!rows)
 		return;
-	sqlite3_finalize(rows->st);
+	db_finalize(rows->st);
 	free(rows);
 }

@@ -68,7 +68,7 @@ static void position_json(struct strbuf *sb, const struct scen_template *t)
 }
 
 /* Binds and runs ST_TEMPLATE for template t of experiment e. */
-static int register_one(struct scen_db *db, sqlite3_stmt *st,
+static int register_one(struct scen_db *db, struct db_stmt *st,
 			const struct scen_config *cfg,
 			const struct scen_experiment *e,
 			const struct scen_template *t, struct strbuf json[3])
@@ -76,25 +76,25 @@ static int register_one(struct scen_db *db, sqlite3_stmt *st,
 	validate_json(&json[0], t);
 	factors_json(&json[1], t);
 	position_json(&json[2], t);
-	sqlite3_bind_text(st, 1, t->version_hex, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, e->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, t->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, e->system, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, t->prompt, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, cfg->provider.model, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 7, cfg->provider.temperature);
-	sqlite3_bind_int64(st, 8, cfg->provider.max_tokens);
-	sqlite3_bind_text(st, 9, json[0].buf, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, json[1].buf, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, t->version_hex, -1);
+	db_bind_text(st, 2, e->name, -1);
+	db_bind_text(st, 3, t->name, -1);
+	db_bind_text(st, 4, e->system, -1);
+	db_bind_text(st, 5, t->prompt, -1);
+	db_bind_text(st, 6, cfg->provider.model, -1);
+	db_bind_double(st, 7, cfg->provider.temperature);
+	db_bind_int64(st, 8, cfg->provider.max_tokens);
+	db_bind_text(st, 9, json[0].buf, -1);
+	db_bind_text(st, 10, json[1].buf, -1);
 	db_bind_text_or_null(st, 11, json[2].len ? json[2].buf : NULL);
-	sqlite3_bind_double(st, 12, scen_now());
+	db_bind_double(st, 12, scen_now());
 	return db_run(db, st);
 }
 
 int scen_db_register_templates(struct scen_db *db,
 			       const struct scen_config *cfg)
 {
-	sqlite3_stmt *st = db_stmt(db, ST_TEMPLATE);
+	struct db_stmt *st = db_stmt(db, ST_TEMPLATE);
 	if (!st)
 		return -1;
 	struct strbuf json[3];	/* validate, factors, position */
@@ -115,15 +115,15 @@ int scen_db_register_templates(struct scen_db *db,
 int scen_db_template_known(struct scen_db *db, const char *experiment,
 			   const char *template_name)
 {
-	sqlite3_stmt *st = db_stmt(db, ST_TEMPLATE_KNOWN);
+	struct db_stmt *st = db_stmt(db, ST_TEMPLATE_KNOWN);
 	if (!st)
 		return -1;
 	db_bind_text_or_null(st, 1, experiment);
 	db_bind_text_or_null(st, 2, template_name);
-	int r = sqlite3_step(st);
-	int known = r == SQLITE_ROW && sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
-	if (r != SQLITE_ROW)
+	int r = db_step(st);
+	int known = r == DB_ROW && (int)db_column_int64(st, 0);
+	db_reset(st);
+	if (r != DB_ROW)
 		return db_fail(db, "cannot read the templates");
 	return known;
 }
@@ -194,32 +194,32 @@ static int parse_levels(const struct scen_template *t, const char *json,
 
 /* The request a stored row was made for, from its factors (column col)
  * and position (col + 1), with its keys; -1 when its factors are not t's. */
-static int row_request(sqlite3_stmt *st, int col,
+static int row_request(struct db_stmt *st, int col,
 		       const struct scen_template *t, struct scen_request *rq)
 {
 	memset(rq, 0, sizeof *rq);
 	rq->exp = t->experiment;
 	rq->tpl = t;
-	const char *factors = (const char *)sqlite3_column_text(st, col);
+	const char *factors = db_column_text(st, col);
 	if (!factors || parse_levels(t, factors, rq->levels) < 0)
 		return -1;
-	rq->position = (long)sqlite3_column_int64(st, col + 1);
+	rq->position = (long)db_column_int64(st, col + 1);
 	scen_request_keys(rq);
 	return 0;
 }
 
 /* Adds one row of ST_LOAD/ST_NEW_SCN (columns id, key, factors, position,
  * serves, origin, created_at) of template t to ix. */
-static void add_row(sqlite3_stmt *st, const struct scen_template *t,
+static void add_row(struct db_stmt *st, const struct scen_template *t,
 		    struct scen_index *ix)
 {
-	if (sqlite3_column_bytes(st, 1) != 16)
+	if (db_column_bytes(st, 1) != 16)
 		return;
-	const uint8_t *key = sqlite3_column_blob(st, 1);
-	int64_t rowid = sqlite3_column_int64(st, 0);
-	uint32_t serves = (uint32_t)sqlite3_column_int64(st, 4);
-	int pool = !strcmp((const char *)sqlite3_column_text(st, 5), "pool");
-	double created = sqlite3_column_double(st, 6);
+	const uint8_t *key = db_column_blob(st, 1);
+	int64_t rowid = db_column_int64(st, 0);
+	uint32_t serves = (uint32_t)db_column_int64(st, 4);
+	int pool = !strcmp(db_column_text(st, 5), "pool");
+	double created = db_column_double(st, 6);
 	if (scen_index_add_to_cell(ix, key, rowid, serves, pool, created))
 		return;
 	/* the first row of its cell: read its factors, check its key */
@@ -243,7 +243,7 @@ static void add_row(sqlite3_stmt *st, const struct scen_template *t,
 int scen_db_load_index(struct scen_db *db, const struct scen_config *cfg,
 		       struct scen_index *ix)
 {
-	sqlite3_stmt *st = db_stmt(db, ST_LOAD);
+	struct db_stmt *st = db_stmt(db, ST_LOAD);
 	if (!st)
 		return -1;
 	/* the marks first: rows committed while loading are caught up */
@@ -254,16 +254,15 @@ int scen_db_load_index(struct scen_db *db, const struct scen_config *cfg,
 		const struct scen_experiment *e = &cfg->experiments[i];
 		for (size_t j = 0; j < e->ntemplates; j++) {
 			const struct scen_template *t = &e->templates[j];
-			sqlite3_bind_text(st, 1, t->version_hex, -1,
-					  SQLITE_STATIC);
+			db_bind_text(st, 1, t->version_hex, -1);
 			int r;
-			while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-				if (sqlite3_column_int64(st, 0) <= db->seen_scn)
+			while ((r = db_step(st)) == DB_ROW) {
+				if (db_column_int64(st, 0) <= db->seen_scn)
 					add_row(st, t, ix);
 			}
-			if (r != SQLITE_DONE)
+			if (r != DB_DONE)
 				rc = db_fail(db, "loading scenarios");
-			sqlite3_reset(st);
+			db_reset(st);
 		}
 	}
 	return rc;
@@ -293,36 +292,36 @@ static const struct scen_template *template_of(const struct scen_config *cfg,
 int scen_db_catch_up(struct scen_db *db, const struct scen_config *cfg,
 		     struct scen_index *ix)
 {
-	sqlite3_stmt *st = db_stmt(db, ST_NEW_SERVINGS);
+	struct db_stmt *st = db_stmt(db, ST_NEW_SERVINGS);
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, db->seen_serving);
+	db_bind_int64(st, 1, db->seen_serving);
 	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		db->seen_serving = sqlite3_column_int64(st, 0);
-		int64_t scn = sqlite3_column_int64(st, 2);
+	while ((r = db_step(st)) == DB_ROW) {
+		db->seen_serving = db_column_int64(st, 0);
+		int64_t scn = db_column_int64(st, 2);
 		scen_index_served(ix, scn);
-		const char *sess = (const char *)sqlite3_column_text(st, 1);
+		const char *sess = db_column_text(st, 1);
 		struct scen_session *s = scen_index_session(ix, sess);
 		if (s->loaded)
 			scen_session_add(s, scn);
 	}
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
+	db_reset(st);
+	if (r != DB_DONE)
 		return db_fail(db, "reading new servings");
 	st = db_stmt(db, ST_NEW_SCN);
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, db->seen_scn);
-	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-		db->seen_scn = sqlite3_column_int64(st, 0);
+	db_bind_int64(st, 1, db->seen_scn);
+	while ((r = db_step(st)) == DB_ROW) {
+		db->seen_scn = db_column_int64(st, 0);
 		const struct scen_template *t =
-			template_of(cfg, (const char *)sqlite3_column_text(st, 7));
+			template_of(cfg, db_column_text(st, 7));
 		if (t)
 			add_row(st, t, ix);
 	}
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
+	db_reset(st);
+	if (r != DB_DONE)
 		return db_fail(db, "reading new scenarios");
 	return 0;
 }
@@ -332,15 +331,15 @@ int scen_db_session_load(struct scen_db *db, const char *session,
 {
 	if (s->loaded)
 		return 0;
-	sqlite3_stmt *st = db_stmt(db, ST_SESSION);
+	struct db_stmt *st = db_stmt(db, ST_SESSION);
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, session, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, session, -1);
 	int r;
-	while ((r = sqlite3_step(st)) == SQLITE_ROW)
-		scen_session_add(s, sqlite3_column_int64(st, 0));
-	sqlite3_reset(st);
-	if (r != SQLITE_DONE)
+	while ((r = db_step(st)) == DB_ROW)
+		scen_session_add(s, db_column_int64(st, 0));
+	db_reset(st);
+	if (r != DB_DONE)
 		return db_fail(db, "reading a session");
 	s->loaded = 1;
 	return 0;
@@ -350,20 +349,20 @@ int scen_db_insert_scenario(struct scen_db *db, struct scen_scenario *s)
 {
 	const struct scen_request *rq = s->rq;
 	if (s->job) {
-		sqlite3_stmt *q = db_stmt(db, ST_SCN_BY_JOB);
+		struct db_stmt *q = db_stmt(db, ST_SCN_BY_JOB);
 		if (!q)
 			return -1;
-		sqlite3_bind_int64(q, 1, s->job);
-		if (sqlite3_step(q) == SQLITE_ROW) {
-			s->rowid = sqlite3_column_int64(q, 0);
+		db_bind_int64(q, 1, s->job);
+		if (db_step(q) == DB_ROW) {
+			s->rowid = db_column_int64(q, 0);
 			snprintf(s->sid, sizeof s->sid, "%s",
-				 (const char *)sqlite3_column_text(q, 1));
-			sqlite3_reset(q);
+				 db_column_text(q, 1));
+			db_reset(q);
 			return 1;
 		}
-		sqlite3_reset(q);
+		db_reset(q);
 	}
-	sqlite3_stmt *st = db_stmt(db, ST_INSERT_SCN);
+	struct db_stmt *st = db_stmt(db, ST_INSERT_SCN);
 	if (!st)
 		return -1;
 	snprintf(s->sid, sizeof s->sid, "sc-%016llx",
@@ -371,32 +370,31 @@ int scen_db_insert_scenario(struct scen_db *db, struct scen_scenario *s)
 	char ph[17];
 	snprintf(ph, sizeof ph, "%016llx",
 		 (unsigned long long)scen_hash64(rq->key, 16));
-	sqlite3_bind_text(st, 1, s->sid, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, s->sid, -1);
 	db_bind_request(db, st, 2, rq);
-	sqlite3_bind_text(st, 8, s->text, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, s->model, -1, SQLITE_STATIC);
+	db_bind_text(st, 8, s->text, -1);
+	db_bind_text(st, 9, s->model, -1);
 	db_bind_text_or_null(st, 10, s->account);
-	sqlite3_bind_text(st, 11, ph, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, s->origin, -1, SQLITE_STATIC);
+	db_bind_text(st, 11, ph, -1);
+	db_bind_text(st, 12, s->origin, -1);
 	db_bind_text_or_null(st, 13, s->finish_reason);
-	sqlite3_bind_int64(st, 14, s->prompt_tokens);
-	sqlite3_bind_int64(st, 15, s->completion_tokens);
-	sqlite3_bind_double(st, 16, s->created_at);
+	db_bind_int64(st, 14, s->prompt_tokens);
+	db_bind_int64(st, 15, s->completion_tokens);
+	db_bind_double(st, 16, s->created_at);
 	db_bind_int64_if(st, 17, s->job != 0, s->job);
-	sqlite3_bind_int64(st, 18, db_text_hash(rq->key, 16, s->text,
-						strlen(s->text)));
-	if (db_run(db, st) < 0)
+	db_bind_int64(st, 18, db_text_hash(rq->key, 16, s->text,
+					   strlen(s->text)));
+	if ((s->rowid = db_insert_id(db, st)) < 0)
 		return -1;
-	s->rowid = sqlite3_last_insert_rowid(db->h);
 	db->seen_scn = s->rowid;
 	return 0;
 }
 
 /* Copies column i into buf (n bytes, truncating, NUL-terminated). */
-static void col_copy(sqlite3_stmt *st, int i, char *buf, size_t n)
+static void col_copy(struct db_stmt *st, int i, char *buf, size_t n)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
-	size_t len = s ? (size_t)sqlite3_column_bytes(st, i) : 0;
+	const char *s = db_column_text(st, i);
+	size_t len = s ? (size_t)db_column_bytes(st, i) : 0;
 	if (len >= n)
 		len = n - 1;
 	if (len)
@@ -406,22 +404,22 @@ static void col_copy(sqlite3_stmt *st, int i, char *buf, size_t n)
 
 /* Why row st (of ST_GET_SCN) is not a sound scenario of template t, or
  * NULL when it is; fills out's levels and position. */
-static const char *row_damage(sqlite3_stmt *st, const struct scen_template *t,
+static const char *row_damage(struct db_stmt *st, const struct scen_template *t,
 			      struct scen_scenario_row *out)
 {
-	const char *version = (const char *)sqlite3_column_text(st, 6);
+	const char *version = db_column_text(st, 6);
 	if (!version || strcmp(version, t->version_hex))
 		return "not of the template version it is indexed under";
-	const uint8_t *key = sqlite3_column_blob(st, 7);
-	if (!key || sqlite3_column_bytes(st, 7) != 16)
+	const uint8_t *key = db_column_blob(st, 7);
+	if (!key || db_column_bytes(st, 7) != 16)
 		return "its key is damaged";
-	const char *text = (const char *)sqlite3_column_text(st, 1);
+	const char *text = db_column_text(st, 1);
 	if (!text)
 		return "its text is missing";
-	if (sqlite3_column_type(st, 10) != SQLITE_NULL &&
-	    sqlite3_column_int64(st, 10) !=
+	if (db_column_type(st, 10) != DB_NULL &&
+	    db_column_int64(st, 10) !=
 		    db_text_hash(key, 16, text,
-				 (size_t)sqlite3_column_bytes(st, 1)))
+				 (size_t)db_column_bytes(st, 1)))
 		return "its text does not match its checksum";
 	struct scen_request rq;
 	if (row_request(st, 8, t, &rq) < 0)
@@ -438,14 +436,14 @@ enum scen_err scen_db_scenario_get(struct scen_db *db, int64_t rowid,
 				   struct scen_scenario_row *out)
 {
 	memset(out, 0, sizeof *out);
-	sqlite3_stmt *st = db_stmt(db, ST_GET_SCN);
+	struct db_stmt *st = db_stmt(db, ST_GET_SCN);
 	if (!st)
 		return SCEN_ERR_IO;
-	sqlite3_bind_int64(st, 1, rowid);
-	int r = sqlite3_step(st);
-	if (r != SQLITE_ROW) {
-		sqlite3_reset(st);
-		if (r == SQLITE_DONE) {
+	db_bind_int64(st, 1, rowid);
+	int r = db_step(st);
+	if (r != DB_ROW) {
+		db_reset(st);
+		if (r == DB_DONE) {
 			scen_error("%s: scenario %lld is missing", db->path,
 				   (long long)rowid);
 			return SCEN_ERR_DAMAGED;
@@ -459,16 +457,16 @@ enum scen_err scen_db_scenario_get(struct scen_db *db, int64_t rowid,
 		scen_error("%s: scenario %s (row %lld) is damaged: %s; it is "
 			   "not served", db->path, out->sid,
 			   (long long)rowid, why);
-		sqlite3_reset(st);
+		db_reset(st);
 		return SCEN_ERR_DAMAGED;
 	}
-	out->text = xstrndup((const char *)sqlite3_column_text(st, 1),
-			     (size_t)sqlite3_column_bytes(st, 1));
+	out->text = xstrndup(db_column_text(st, 1),
+			     (size_t)db_column_bytes(st, 1));
 	col_copy(st, 2, out->model, sizeof out->model);
 	col_copy(st, 3, out->account, sizeof out->account);
-	out->created_at = sqlite3_column_double(st, 4);
+	out->created_at = db_column_double(st, 4);
 	col_copy(st, 5, out->origin, sizeof out->origin);
-	sqlite3_reset(st);
+	db_reset(st);
 	return SCEN_OK;
 }
 
@@ -477,26 +475,27 @@ enum scen_err scen_db_scenario_get(struct scen_db *db, int64_t rowid,
 static int put_serving(struct scen_db *db, const struct scen_spooled *r,
 		       int64_t scn)
 {
-	sqlite3_stmt *st = db_stmt(db, ST_INSERT_SERVING);
+	struct db_stmt *st = db_stmt(db, ST_INSERT_SERVING);
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, r->request_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->session, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->experiment, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, r->template_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, r->version, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, r->factors, -1, SQLITE_STATIC);
+	db_bind_text(st, 1, r->request_id, -1);
+	db_bind_text(st, 2, r->session, -1);
+	db_bind_text(st, 3, r->experiment, -1);
+	db_bind_text(st, 4, r->template_name, -1);
+	db_bind_text(st, 5, r->version, -1);
+	db_bind_text(st, 6, r->factors, -1);
 	db_bind_int64_if(st, 7, r->has_position, r->position);
-	sqlite3_bind_text(st, 8, r->tier, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 9, r->similarity);
-	sqlite3_bind_int64(st, 10, scn);
+	db_bind_text(st, 8, r->tier, -1);
+	db_bind_double(st, 9, r->similarity);
+	db_bind_int64(st, 10, scn);
 	db_bind_text_or_null(st, 11, r->account);
-	sqlite3_bind_double(st, 12, r->latency_ms);
-	sqlite3_bind_double(st, 13, r->served_at);
-	sqlite3_bind_int(st, 14, r->forced_fresh);
+	db_bind_double(st, 12, r->latency_ms);
+	db_bind_double(st, 13, r->served_at);
+	db_bind_int64(st, 14, r->forced_fresh);
 	if (db_run(db, st) < 0)
 		return -1;
-	db->seen_serving = sqlite3_last_insert_rowid(db->h);
+	/* seen_serving moves past it at commit */
+	db->wrote_servings = 1;
 	return 0;
 }
 
@@ -531,29 +530,29 @@ int scen_db_insert_serving(struct scen_db *db, const struct scen_serving *s)
 /* Marks uid replayed: 1 when new, 0 when it was, -1 on error. */
 static int spool_mark(struct scen_db *db, const char *uid)
 {
-	sqlite3_stmt *st = db_stmt(db, ST_SPOOL_MARK);
+	struct db_stmt *st = db_stmt(db, ST_SPOOL_MARK);
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 2, scen_now());
-	if (db_run(db, st) < 0)
-		return -1;
-	return sqlite3_changes(db->h) > 0;
+	db_bind_text(st, 1, uid, -1);
+	db_bind_double(st, 2, scen_now());
+	int r = db_next(st);
+	db_reset(st);
+	return r < 0 ? -1 : r == DB_ROW;
 }
 
 enum scen_err scen_db_replay_serving(struct scen_db *db, const char *uid,
 				     const struct scen_spooled *r, int *added)
 {
-	sqlite3_stmt *q = db_stmt(db, ST_SCN_BY_SID);
-	sqlite3_stmt *up = db_stmt(db, ST_SERVED);
+	struct db_stmt *q = db_stmt(db, ST_SCN_BY_SID);
+	struct db_stmt *up = db_stmt(db, ST_SERVED);
 	*added = 0;
 	if (!q || !up)
 		return SCEN_ERR_IO;
-	sqlite3_bind_text(q, 1, r->scenario_sid, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	int64_t scn = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-	sqlite3_reset(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	db_bind_text(q, 1, r->scenario_sid, -1);
+	int rc = db_step(q);
+	int64_t scn = rc == DB_ROW ? db_column_int64(q, 0) : 0;
+	db_reset(q);
+	if (rc != DB_ROW && rc != DB_DONE) {
 		db_fail(db, "finding a spooled serving's scenario");
 		return SCEN_ERR_IO;
 	}
@@ -564,8 +563,8 @@ enum scen_err scen_db_replay_serving(struct scen_db *db, const char *uid,
 		return fresh < 0 ? SCEN_ERR_IO : SCEN_OK;
 	if (put_serving(db, r, scn) < 0)
 		return SCEN_ERR_IO;
-	sqlite3_bind_int64(up, 1, scn);
-	sqlite3_bind_int64(up, 2, 1);
+	db_bind_int64(up, 1, scn);
+	db_bind_int64(up, 2, 1);
 	if (db_run(db, up) < 0)
 		return SCEN_ERR_IO;
 	*added = 1;
@@ -576,16 +575,16 @@ enum scen_err scen_db_replay_count(struct scen_db *db, const char *uid,
 				   int64_t hour, const char *name, long n,
 				   int *added)
 {
-	sqlite3_stmt *st = db_stmt(db, ST_COUNTER);
+	struct db_stmt *st = db_stmt(db, ST_COUNTER);
 	*added = 0;
 	if (!st)
 		return SCEN_ERR_IO;
 	int fresh = spool_mark(db, uid);
 	if (fresh <= 0)
 		return fresh < 0 ? SCEN_ERR_IO : SCEN_OK;
-	sqlite3_bind_int64(st, 1, hour);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, n);
+	db_bind_int64(st, 1, hour);
+	db_bind_text(st, 2, name, -1);
+	db_bind_int64(st, 3, n);
 	if (db_run(db, st) < 0)
 		return SCEN_ERR_IO;
 	*added = 1;

@@ -1,8 +1,9 @@
-/* db_schema.c — every SQL text of the db module in one place: the schema's
- * migrations and the statements that db.c prepares once (db_stmt) for
- * db.c, db_scenarios.c, db_jobs.c and db_quota.c. A second backend would
- * mirror this file. (The pragmas that set up a SQLite connection and tell
- * its file scen's are db.c's own.) */
+/* db_schema.c — every SQL text of the storage layer in one place, as
+ * SQLite reads it: the schema's migrations and the statements that are
+ * prepared once (db_stmt) for every db_ file. PostgreSQL reads them too,
+ * its parameters renamed, except where db_schema_pg.c gives its own text.
+ * (The pragmas that set up a SQLite connection and tell its file scen's
+ * are store_sqlite.c's own.) */
 #include "scen/db_int.h"
 
 /* Each entry migrates user_version i to i + 1. Never edit a shipped one. */
@@ -153,7 +154,7 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		" prompt_hash, origin, finish_reason, prompt_tokens,"
 		" completion_tokens, created_at, job, text_hash) VALUES (?1,"
 		" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-		" ?16, ?17, ?18)",
+		" ?16, ?17, ?18) RETURNING id",
 	[ST_SCN_BY_JOB] = "SELECT id, sid FROM scenarios WHERE job = ?1",
 	[ST_GET_SCN] = "SELECT sid, text, model, account, created_at, origin,"
 		" version, key, factors, position, text_hash"
@@ -189,11 +190,11 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		" FROM calls WHERE account = ?1 AND status <> 429"
 		" AND at > min(?2 - 3601, ?3, ?4, ?5) - 1",
 	[ST_CALL_RESERVE] = "INSERT INTO calls(account, at, tokens, job)"
-		" VALUES (?1, ?2, ?3, ?4)",
+		" VALUES (?1, ?2, ?3, ?4) RETURNING id",
 	[ST_JOB_INSERT] = "INSERT INTO jobs(jid, state, session, request_id,"
 		" experiment, template, version, key, factors, position, origin,"
 		" created_at, owner_pid) VALUES (?1, 'queued', ?2, ?3, ?4, ?5,"
-		" ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		" ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
 	[ST_JOB_UPDATE] = "UPDATE jobs SET"
 		" state = CASE WHEN state = 'cancelled' THEN state ELSE ?2 END,"
 		" started_at = CASE WHEN ?2 = 'running'"
@@ -214,8 +215,143 @@ const char *const db_stmt_sql[ST_COUNT] = {
 	[ST_CALL_SETTLE] = "UPDATE calls SET status = ?2, at = max(at, ?4),"
 		" tokens = CASE WHEN ?3 < 0 THEN tokens ELSE ?3 END WHERE id = ?1",
 	[ST_SCN_BY_SID] = "SELECT id FROM scenarios WHERE sid = ?1",
+	/* a row when the uid is new */
 	[ST_SPOOL_MARK] = "INSERT INTO spool_replayed(uid, at) VALUES (?1, ?2)"
-		" ON CONFLICT(uid) DO NOTHING",
+		" ON CONFLICT(uid) DO NOTHING RETURNING uid",
+
+	/* ---- scen-cache-stats and scen-export (db_report.c) ---- */
+	/* the primary key (hour, name) makes this a range */
+	[RS_COUNTERS] = "SELECT hour, name, n FROM counters"
+		" WHERE hour >= ?1 AND hour <= ?2 ORDER BY hour, name",
+	/* jobs_created */
+	[RS_JOBS] = "SELECT created_at, coalesce(started_at, 0),"
+		" coalesce(finished_at, 0), state, origin FROM jobs"
+		" WHERE created_at >= ?1",
+	/* jobs_open (partial index) */
+	[RS_QUEUE] = "SELECT count(*) FILTER (WHERE state = 'queued'),"
+		" count(*) FILTER (WHERE state = 'running'),"
+		" coalesce(min(created_at) FILTER (WHERE state = 'queued'), 0)"
+		" FROM jobs WHERE state IN ('queued', 'running')",
+	[RS_ACCOUNT] = "SELECT " SCEN_DB_ACCOUNT_COLUMNS
+		" FROM accounts WHERE name = ?1",
+	/* calls_account_at; the same rules as quota.c's budget */
+	[RS_USAGE] = "SELECT"
+		" count(*) FILTER (WHERE status <> 429 AND at > ?2 - 60),"
+		" count(*) FILTER (WHERE status <> 429 AND at > ?2 - 3600),"
+		" count(*) FILTER (WHERE status <> 429 AND at >= ?3),"
+		" count(*) FILTER (WHERE status = 429 AND at >= ?3),"
+		" coalesce(sum(tokens) FILTER (WHERE status <> 429"
+		"  AND at > ?2 - 60), 0)"
+		" FROM calls WHERE account = ?1 AND at >= min(?2 - 3600, ?3)",
+	/* the pool rows only, through scenarios_created: likelihood() tells
+	 * the planner that few rows are pool rows (with ANALYZE statistics
+	 * it assumes half, and scans every scenario); the group keys are
+	 * expressions so that scenarios_version does not look cheaper for
+	 * their order */
+	[RS_POOL] = "SELECT version, experiment, template,"
+		" count(*) FILTER (WHERE created_at >= ?1),"
+		" count(*) FILTER (WHERE created_at < ?1),"
+		" coalesce(min(created_at) FILTER (WHERE created_at >= ?1), 0),"
+		" coalesce(max(created_at) FILTER (WHERE created_at >= ?1), 0)"
+		" FROM scenarios WHERE likelihood(origin = 'pool', 0.01)"
+		" AND serves = 0 AND quarantined = 0"
+		" GROUP BY +version, +experiment, +template"
+		" ORDER BY experiment, template, version",
+	/* scen never deletes rows: the highest row id is the count, found
+	 * in the b-tree without reading 10 million rows */
+	[RS_TOTALS] = "SELECT (SELECT coalesce(max(id), 0) FROM scenarios),"
+		" (SELECT coalesce(max(id), 0) FROM servings),"
+		" (SELECT count(*) FROM templates)",
+	/* servings_time */
+	[RS_FRESH_BY_TPL] = "SELECT experiment, template, count(*)"
+		" FROM servings WHERE served_at >= ?1 AND tier = 'fresh'"
+		" GROUP BY experiment, template",
+	/* what the export of templates counts of their use (db_report.c
+	 * version_use), in a temporary table */
+	[RS_USE_SERVINGS] = "SELECT version, served_at FROM servings",
+	[RS_USE_SCENARIOS] = "SELECT version, created_at FROM scenarios",
+	[RS_USE_TABLE] = "CREATE TEMP TABLE IF NOT EXISTS"
+		" scen_version_use(version TEXT PRIMARY KEY,"
+		" servings, first_used, last_used, scenarios,"
+		" first_generated, last_generated);"
+		"DELETE FROM temp.scen_version_use",
+	[RS_USE_INSERT] = "INSERT INTO temp.scen_version_use"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+
+	/* ---- scen-pool-fill's plan (db_pool.c) ---- */
+	[PS_ENTRIES] = "SELECT key, sum(created_at >= ?2), sum(created_at < ?2)"
+		" FROM scenarios WHERE version = ?1 AND origin = 'pool'"
+		" AND serves = 0 AND quarantined = 0 GROUP BY key",
+	[PS_OPEN_JOBS] = "SELECT key, count(*) FROM jobs"
+		" WHERE state IN ('queued', 'running') AND origin = 'pool'"
+		" AND version = ?1 GROUP BY key",
+	[PS_OWNED] = "SELECT jid FROM jobs"
+		" WHERE state IN ('queued', 'running') AND owner_pid = ?1"
+		" ORDER BY id",
+	[PS_DEMAND] = "SELECT factors, position, sum(n) FROM ("
+		" SELECT factors, position, count(*) AS n FROM servings"
+		"  WHERE served_at >= ?3 AND experiment = ?1 AND template = ?2"
+		"  AND tier <> 'fresh' GROUP BY factors, position"
+		" UNION ALL"
+		" SELECT factors, position, count(*) AS n FROM jobs"
+		"  WHERE created_at >= ?3 AND experiment = ?1 AND template = ?2"
+		"  AND origin = 'fresh' AND session IS NOT NULL"
+		"  GROUP BY factors, position)"
+		" GROUP BY factors, position",
+
+	/* ---- scen-cache-stats --verify (db_report.c): each selects its
+	 * problems, one row each, the first column saying what is wrong;
+	 * ?1 is max_serves ---- */
+	[CK_INTEGRITY] =
+		"SELECT integrity_check FROM pragma_integrity_check"
+		" WHERE integrity_check <> 'ok'",
+	[CK_FOREIGN_KEYS] =
+		"SELECT \"table\" || ' row ' || rowid || ': no ' || parent"
+		" || ' row it refers to' FROM pragma_foreign_key_check",
+	[CK_SERVE_COUNTS] =
+		"WITH c(scenario, n) AS (SELECT scenario, count(*) FROM servings"
+		"  GROUP BY scenario)"
+		" SELECT s.sid || ': serves ' || s.serves || ', servings '"
+		" || coalesce(c.n, 0) FROM scenarios s"
+		" LEFT JOIN c ON c.scenario = s.id"
+		" WHERE coalesce(c.n, 0) <> s.serves",
+	[CK_TIER_COUNTERS] =
+		"WITH a(tier, n) AS (SELECT tier, count(*) FROM servings"
+		"  GROUP BY tier),"
+		" b(tier, n) AS (SELECT substr(name, 6), sum(n) FROM counters"
+		"  WHERE name LIKE 'tier.%' GROUP BY name),"
+		" t(tier) AS (SELECT tier FROM a UNION SELECT tier FROM b)"
+		" SELECT 'tier ' || t.tier || ': counters ' || coalesce(b.n, 0)"
+		" || ', servings ' || coalesce(a.n, 0)"
+		" FROM t LEFT JOIN a USING (tier) LEFT JOIN b USING (tier)"
+		" WHERE coalesce(a.n, 0) <> coalesce(b.n, 0)",
+	[CK_ANSWER_COUNTERS] =
+		"SELECT 'answer.ok ' || o || ', tiers ' || t FROM (SELECT"
+		" coalesce(sum(n) FILTER (WHERE name = 'answer.ok'), 0) AS o,"
+		" coalesce(sum(n) FILTER (WHERE name LIKE 'tier.%'), 0) AS t"
+		" FROM counters) WHERE o <> t",
+	[CK_TEMPLATE_VERSIONS] =
+		"SELECT tbl || ' of version ' || version || ' have no template row'"
+		" FROM (SELECT DISTINCT 'servings' AS tbl, version FROM servings"
+		"  UNION SELECT DISTINCT 'scenarios', version FROM scenarios)"
+		" WHERE version NOT IN (SELECT version FROM templates)",
+	[CK_SAME_EXPERIMENT] =
+		"SELECT 'serving ' || v.id || ' (' || v.experiment || '/'"
+		" || v.template || ') got ' || s.sid || ' of ' || s.experiment"
+		" || '/' || s.template FROM servings v JOIN scenarios s"
+		" ON s.id = v.scenario WHERE v.experiment <> s.experiment"
+		" OR v.template <> s.template",
+	[CK_NO_REPEAT] =
+		"SELECT 'session ' || v.session || ' got ' || s.sid || ' '"
+		" || v.n || ' times' FROM (SELECT session, scenario, count(*) AS n"
+		" FROM servings GROUP BY session, scenario HAVING count(*) > 1) v"
+		" JOIN scenarios s ON s.id = v.scenario",
+	[CK_MAX_SERVES] =
+		"SELECT sid || ' served ' || serves || ' times (max ' || ?1 || ')'"
+		" FROM scenarios WHERE serves > ?1",
+	[CK_JOBS_DONE] =
+		"SELECT 'job ' || jid || ' is done without a scenario' FROM jobs"
+		" WHERE state = 'done' AND scenario IS NULL",
 };
 
 

@@ -561,34 +561,6 @@ static void say_result(struct fill *f)
 
 /* ---- the run ----------------------------------------------------------- */
 
-/* flock(2) on "<database>.pool-fill.lock" into *fd: SCEN_OK, or
- * SCEN_ERR_TEMPFAIL when another run holds it, SCEN_ERR_IO when it cannot
- * be opened or locked. */
-static enum scen_err take_lock(const char *database, int *fd,
-			       struct scen_error *e)
-{
-	char *path = xasprintf("%s.pool-fill.lock", database);
-	enum scen_err rc = SCEN_OK;
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (*fd < 0)
-		rc = scen_fail(e, SCEN_ERR_IO, "%s: cannot open: %s", path,
-			       strerror(errno));
-	else if (flock(*fd, LOCK_EX | LOCK_NB) < 0)
-		rc = errno == EWOULDBLOCK
-			? scen_fail(e, SCEN_ERR_TEMPFAIL, "another "
-				    "scen-pool-fill is filling %s (%s is "
-				    "locked); not starting a second run",
-				    database, path)
-			: scen_fail(e, SCEN_ERR_IO, "%s: cannot lock: %s",
-				    path, strerror(errno));
-	if (rc && *fd >= 0) {
-		close(*fd);
-		*fd = -1;
-	}
-	free(path);
-	return rc;
-}
-
 static int setup(struct fill *f, double now)
 {
 	if (scen_db_begin(f->db) < 0)
@@ -690,7 +662,7 @@ static void run(struct fill *f)
 static enum scen_err fill_pool(struct fill *f, double now,
 			       struct scen_error *e)
 {
-	enum scen_err rc = take_lock(scen_db_path(f->db), &f->lock, e);
+	enum scen_err rc = scen_db_pool_lock(f->db, e);
 	if (rc)
 		return rc;
 	f->ix = scen_index_new(f->cfg);
@@ -745,8 +717,6 @@ static void fill_release(struct fill *f)
 	free(f->acct);
 	scen_map_release(&f->by_key);
 	scen_map_release(&f->tracked);
-	if (f->lock >= 0)
-		close(f->lock);
 }
 
 enum scen_err scen_pool_fill(const struct scen_config *cfg,
@@ -759,7 +729,6 @@ enum scen_err scen_pool_fill(const struct scen_config *cfg,
 	f.cfg = cfg;
 	f.o = o;
 	f.db = db;
-	f.lock = -1;
 	f.target = cfg->pool.variants;
 	f.nacct = cfg->provider.naccounts;
 	f.acct = xcalloc(f.nacct ? f.nacct : 1, sizeof *f.acct);

@@ -295,7 +295,7 @@ static void server_init(struct server *s, const struct scen_config *cfg,
 	s->ix = scen_index_new(cfg);
 	s->q = scen_quota_new(cfg, db);
 	s->e = scen_engine_new(cfg, db, s->q, s->ix);
-	s->sp = scen_spool_new(scen_db_path(db));
+	s->sp = scen_spool_new(db);
 	if (o->gen) {
 		s->tiers[0] = SCEN_TIER_FRESH;	/* never a cache read */
 		s->ntiers = 1;

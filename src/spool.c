@@ -97,10 +97,10 @@ static int still_there(int fd, const char *path, struct stat *st)
 	return p.st_dev == st->st_dev && p.st_ino == st->st_ino;
 }
 
-struct scen_spool *scen_spool_new(const char *db_path)
+struct scen_spool *scen_spool_new(const struct scen_db *db)
 {
 	struct scen_spool *sp = xcalloc(1, sizeof *sp);
-	sp->path = xasprintf("%s.spool", db_path);
+	sp->path = scen_db_spool_path(db);
 	sp->fd = -1;
 	sb_init(&sp->batch);
 	return sp;
@@ -630,7 +630,7 @@ static int replay_file(struct replay *r, int fd)
 
 long scen_spool_replay(struct scen_db *db)
 {
-	char *path = xasprintf("%s.spool", scen_db_path(db));
+	char *path = scen_db_spool_path(db);
 	struct replay r = {.db = db, .path = path};
 	long rc = -1;
 	int fd = -1;
@@ -701,7 +701,7 @@ void scen_spool_start(struct scen_db *db, int readonly)
 		scen_spool_replay(db);
 		return;
 	}
-	char *spool = xasprintf("%s.spool", scen_db_path(db));
+	char *spool = scen_db_spool_path(db);
 	if (access(spool, F_OK) == 0)
 		scen_warn("%s holds servings not yet in the database (spooled "
 			  "while it could not be written); the next "

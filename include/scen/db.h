@@ -1,6 +1,7 @@
-/* db.h — the one module that speaks SQL: the schema and its migrations,
- * the connection (WAL, busy timeout, foreign keys), and every statement,
- * prepared once and reused. */
+/* db.h — the storage interface: the one module that speaks SQL, on either
+ * backend (a SQLite file, or a PostgreSQL database named by a libpq URI;
+ * db_int.h), with the schema and its migrations, the connection, and every
+ * statement, prepared once and reused. */
 #ifndef SCEN_DB_H
 #define SCEN_DB_H
 
@@ -60,9 +61,21 @@ struct scen_db *scen_db_open(const char *path, int flags,
 void scen_db_close(struct scen_db *db);
 int scen_db_schema_version(void);
 const char *scen_db_path(const struct scen_db *db);
-/* The connection, for the read-side statements of db_report.c. */
-struct sqlite3;
-struct sqlite3 *scen_db_handle(struct scen_db *db);
+/* Whether target names a PostgreSQL database (a postgresql:// or
+ * postgres:// URI) rather than a SQLite file. */
+int scen_db_is_uri(const char *target);
+/* Where servings wait when the database cannot take them (spool.h),
+ * malloc'd: "<file>.spool" beside a SQLite file; for PostgreSQL, on this
+ * host's disk: "scen-<16 hex digits>.spool" in the working directory, the
+ * digits a hash of the URI (without password). */
+char *scen_db_spool_path(const struct scen_db *db);
+/* "SQLite" or "PostgreSQL". */
+const char *scen_db_backend(const struct scen_db *db);
+/* The pool fill's lock, held until close: one scen-pool-fill a database
+ * (SQLite: flock(2) on "<file>.pool-fill.lock"; PostgreSQL: a
+ * session-level advisory lock). SCEN_OK when taken, SCEN_ERR_TEMPFAIL
+ * when another run holds it, SCEN_ERR_IO (all reported in e). */
+enum scen_err scen_db_pool_lock(struct scen_db *db, struct scen_error *e);
 
 /* Write transactions: BEGIN IMMEDIATE ... COMMIT. Counters added with
  * scen_db_count are written at commit. Negative on error (reported). */
@@ -82,9 +95,11 @@ enum scen_db_trouble {
 	SCEN_DB_FULL,		/* SQLITE_FULL: the disk or max_page_count */
 	SCEN_DB_READ_ONLY,	/* SQLITE_READONLY */
 	SCEN_DB_WRITE_ERROR,	/* SQLITE_IOERR while writing */
+	SCEN_DB_UNREACHABLE,	/* the connection to the server is lost */
 };
 enum scen_db_trouble scen_db_write_trouble(const struct scen_db *db);
-/* "database full", "database read-only", "database write error". */
+/* "database full", "database read-only", "database write error",
+ * "database unreachable". */
 const char *scen_db_trouble_name(enum scen_db_trouble t);
 
 /* Adds n to the counter name in the current hour (kept in memory until
@@ -243,8 +258,8 @@ int scen_db_account_put(struct scen_db *db, const char *name,
 	" lim_tpm, key_fp, key_verdict, key_verdict_at"
 /* Reads an account row into a: the SCEN_DB_ACCOUNT_COLUMNS of st's current
  * row, from column col on. */
-struct sqlite3_stmt;
-void scen_db_account_decode(struct sqlite3_stmt *st, int col,
+struct db_stmt;
+void scen_db_account_decode(struct db_stmt *st, int col,
 			    struct scen_acct_state *a);
 
 /* Calls of one account in the ledger (429s excluded: they cost nothing). */

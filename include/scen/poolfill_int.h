@@ -84,7 +84,6 @@ struct fill {
 	struct scen_quota *q;
 	struct scen_index *ix;
 	struct scen_engine *e;
-	int lock;		/* the run's lock file, -1 when not held */
 	/* the plan */
 	struct combo *combos;
 	size_t ncombos, capcombos;

@@ -16,7 +16,7 @@
 struct scen_spool;
 
 /* The spool of the database at db_path; opens nothing yet. */
-struct scen_spool *scen_spool_new(const char *db_path);
+struct scen_spool *scen_spool_new(const struct scen_db *db);
 /* Closes the spool, releasing its locks; accepts NULL. */
 void scen_spool_free(struct scen_spool *sp);
 const char *scen_spool_path(const struct scen_spool *sp);

@@ -3,7 +3,7 @@
 # Run as root (make demo and make check call it); a no-op when all are there.
 pkgs="make gcc pkg-config libcurl4-openssl-dev libsqlite3-dev libyaml-dev
 libxxhash-dev libjansson-dev libcmocka-dev python3 curl mandoc clang
-libclang-rt-14-dev valgrind"
+libclang-rt-14-dev valgrind libpq-dev postgresql postgresql-client"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -12,6 +12,8 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+
+#include "scen/db_int.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,27 +68,25 @@ static uint64_t rnd(void)
 
 static int64_t query_int(struct scen_db *db, const char *sql)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st = db_prepare(db, sql);
 	int64_t v = -1;
 
-	assert_int_equal(sqlite3_prepare_v2(scen_db_handle(db), sql, -1, &st,
-					    NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	assert_non_null(st);
+	if (db_step(st) == DB_ROW)
+		v = db_column_int64(st, 0);
+	db_finalize(st);
 	return v;
 }
 
 static char *query_text(struct scen_db *db, const char *sql)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st = db_prepare(db, sql);
 	char *v = NULL;
 
-	assert_int_equal(sqlite3_prepare_v2(scen_db_handle(db), sql, -1, &st,
-					    NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = xstrdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	assert_non_null(st);
+	if (db_step(st) == DB_ROW)
+		v = xstrdup(db_column_text(st, 0));
+	db_finalize(st);
 	return v;
 }
 
