@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <xxhash.h>
@@ -71,11 +72,18 @@ struct line {
 	struct val id, session, experiment, template, factors, position, op,
 		job;
 	const char *unknown;	/* the first field not of the protocol */
-	/* the factors in line order; more than SCEN_MAX_FACTORS can only
+	size_t nf;
+	/* the factors in line order (f[0..nf) only is ever set or read:
+	 * clear_line leaves the rest); more than SCEN_MAX_FACTORS can only
 	 * mean an unknown one among the first SCEN_MAX_FACTORS + 1 */
 	struct factor_val f[SCEN_MAX_FACTORS + 1];
-	size_t nf;
 };
+
+/* Everything but f, which is set as it is read. */
+static void clear_line(struct line *l)
+{
+	memset(l, 0, offsetof(struct line, f));
+}
 
 static const char *const fields[] = {
 	"id", "session", "experiment", "template", "factors", "position",
@@ -538,7 +546,7 @@ int scen_request_parse(const struct scen_config *cfg, const char *line,
 	static size_t cap;
 	struct line l;
 	memset(rq, 0, sizeof *rq);
-	memset(&l, 0, sizeof l);
+	clear_line(&l);
 	rq->lineno = lineno;
 	if (!(flags & SCEN_REQ_NO_FAST) && len < 4096) {
 		if (cap < len + 1) {
@@ -548,7 +556,7 @@ int scen_request_parse(const struct scen_config *cfg, const char *line,
 		memcpy(scratch, line, len);
 		if (fast_read(scratch, len, &l) == 0)
 			return check_line(cfg, &l, flags, rq, err);
-		memset(&l, 0, sizeof l);
+		clear_line(&l);
 	}
 	json_error_t jerr;
 	/* never JSON_ALLOW_NUL: a \u0000 is refused, so that no field (a C
