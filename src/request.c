@@ -114,30 +114,36 @@ struct cursor {
 	char *p, *end;
 };
 
+/* The loops below keep the cursor in locals: a char read may alias
+ * c->p, which would otherwise be stored and read again at every byte. */
 static void skip_ws(struct cursor *c)
 {
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' ||
-				 *c->p == '\n' || *c->p == '\r'))
-		c->p++;
+	char *p = c->p;
+	while (p < c->end && (*p == ' ' || *p == '\t' || *p == '\n' ||
+			      *p == '\r'))
+		p++;
+	c->p = p;
 }
 
 /* A string of printable ASCII without escapes; NUL-terminated in place. */
 static int fast_string(struct cursor *c, const char **s, size_t *n)
 {
-	if (c->p >= c->end || *c->p != '"')
+	char *p = c->p, *end = c->end;
+	if (p >= end || *p != '"')
 		return -1;
-	char *b = ++c->p;
-	while (c->p < c->end && *c->p != '"') {
-		unsigned char ch = (unsigned char)*c->p;
+	char *b = ++p;
+	while (p < end && *p != '"') {
+		unsigned char ch = (unsigned char)*p;
 		if (ch < 0x20 || ch > 0x7e || ch == '\\')
 			return -1;
-		c->p++;
+		p++;
 	}
-	if (c->p >= c->end)
+	if (p >= end)
 		return -1;
-	*c->p++ = 0;
+	*p = 0;
+	c->p = p + 1;
 	*s = b;
-	*n = (size_t)(c->p - 1 - b);
+	*n = (size_t)(p - b);
 	return 0;
 }
 
