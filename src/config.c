@@ -3,6 +3,7 @@
  * from the environment, and looks up what it declares. */
 #include "scen/config.h"
 #include "scen/config_int.h"
+#include "scen/db.h"
 #include "scen/util.h"
 
 #include <errno.h>
@@ -380,8 +381,9 @@ static int parse_root(struct cfg_ctx *c)
 			"scen.db") < 0)
 		return -1;
 	/* Relative to the config's folder, so that every command finds the
-	 * same database whatever its working directory. */
-	if (db[0] != '/' && slash) {
+	 * same database whatever its working directory (a URI names a
+	 * server's) */
+	if (db[0] != '/' && slash && !scen_is_db_uri(db)) {
 		cfg->database = xasprintf("%.*s/%s", (int)(slash - c->name),
 					  c->name, db);
 		free(db);

@@ -20,12 +20,6 @@ const char *scen_db_backend(const struct scen_db *db)
 	return db->be->name;
 }
 
-int scen_db_is_uri(const char *target)
-{
-	return !strncmp(target, "postgresql://", 13) ||
-	       !strncmp(target, "postgres://", 11);
-}
-
 char *scen_db_spool_path(const struct scen_db *db)
 {
 	if (db->be == &db_sqlite)
@@ -164,7 +158,7 @@ int64_t db_text_hash(const void *key, size_t klen, const void *text,
  * (user:password@, password=...), which never appears in any output. */
 static char *display_name(const char *target)
 {
-	if (!scen_db_is_uri(target))
+	if (!scen_is_db_uri(target))
 		return xstrdup(target);
 	struct strbuf sb;
 	sb_init(&sb);
@@ -197,7 +191,7 @@ struct scen_db *scen_db_open(const char *target, int flags,
 			     struct scen_error *err)
 {
 	struct scen_db *db = xcalloc(1, sizeof *db);
-	db->be = scen_db_is_uri(target) ? &db_pg : &db_sqlite;
+	db->be = scen_is_db_uri(target) ? &db_pg : &db_sqlite;
 	db->path = display_name(target);
 	db->readonly = flags & SCEN_DB_READONLY;
 	sb_init(&db->sb);
@@ -224,6 +218,7 @@ void scen_db_close(struct scen_db *db)
 	scen_map_release(&db->counts);
 	scen_map_release(&db->served);
 	sb_release(&db->sb);
+	free(db->tx_scn);
 	free(db->path);
 	free(db);
 }
@@ -250,6 +245,7 @@ int scen_db_begin(struct scen_db *db)
 {
 	db->trouble = SCEN_DB_OK;
 	db->wrote_servings = 0;
+	db->ntx_scn = 0;
 	if (db->be->begin(db, DB_TX_WRITE) < 0)
 		return db_fail(db, "cannot begin a write transaction");
 	db->in_tx = 1;
@@ -260,6 +256,7 @@ int scen_db_begin_quiet(struct scen_db *db)
 {
 	db->trouble = SCEN_DB_OK;
 	db->wrote_servings = 0;
+	db->ntx_scn = 0;
 	if (db->be->begin(db, DB_TX_QUIET) <= 0)
 		return 0;
 	db->in_tx = 1;

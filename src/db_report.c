@@ -519,8 +519,6 @@ static int version_use(struct scen_report *r)
 	return rc;
 }
 
-/* The parameters of an export statement: fixed numbers, so that a
- * filter's clause and its binding agree whichever filters are given. */
 /* What rows of each kind are read from, and in which order. */
 static const struct rows_shape {
 	const char *from;
@@ -546,8 +544,9 @@ static const struct rows_shape {
 		" t.version"},
 };
 
-/* One filter: in the text as "<pfx><col> <op> ?<n>" (n its place in the
- * array, from 1) when given, its value bound. */
+/* One filter: in the text as "<pfx><col> <op> ?<n>" when given (n counting
+ * the filters given, from 1: no parameter is left out, which PostgreSQL
+ * could not type), its value bound. */
 struct cond {
 	int given;
 	const char *pfx, *col, *op;
@@ -592,13 +591,12 @@ static void rows_sql(struct strbuf *sql, enum scen_export_what what,
 		sb_adds(sql, cols[i].sql);
 	}
 	sb_adds(sql, shapes[what].from);
-	int first = 1;
+	int n = 0;
 	for (int i = 0; i < NCONDS; i++) {
 		if (!c[i].given)
 			continue;
-		sb_adds(sql, first ? " WHERE " : " AND ");
-		first = 0;
-		sb_addf(sql, "%s%s %s ?%d", c[i].pfx, c[i].col, c[i].op, i + 1);
+		sb_adds(sql, n ? " AND " : " WHERE ");
+		sb_addf(sql, "%s%s %s ?%d", c[i].pfx, c[i].col, c[i].op, ++n);
 	}
 	sb_adds(sql, shapes[what].order);
 }
@@ -622,13 +620,13 @@ struct scen_rows *scen_report_rows(struct scen_report *r,
 		return NULL;
 	}
 	sb_release(&sql);
-	for (int i = 0; i < NCONDS; i++) {
+	for (int i = 0, n = 0; i < NCONDS; i++) {
 		if (!c[i].given)
 			continue;
 		if (c[i].text)
-			db_bind_text(rows->st, i + 1, c[i].text, -1);
+			db_bind_text(rows->st, ++n, c[i].text, -1);
 		else
-			db_bind_double(rows->st, i + 1, c[i].num);
+			db_bind_double(rows->st, ++n, c[i].num);
 	}
 	return rows;
 }

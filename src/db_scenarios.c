@@ -386,6 +386,8 @@ int scen_db_insert_scenario(struct scen_db *db, struct scen_scenario *s)
 					   strlen(s->text)));
 	if ((s->rowid = db_insert_id(db, st)) < 0)
 		return -1;
+	XGROW(db->tx_scn, db->ntx_scn + 1, db->captx_scn);
+	db->tx_scn[db->ntx_scn++] = s->rowid;
 	db->seen_scn = s->rowid;
 	return 0;
 }
@@ -497,6 +499,12 @@ static int put_serving(struct scen_db *db, const struct scen_spooled *r,
 	/* seen_serving moves past it at commit */
 	db->wrote_servings = 1;
 	return 0;
+}
+
+const int64_t *scen_db_tx_scenarios(const struct scen_db *db, size_t *n)
+{
+	*n = db->ntx_scn;
+	return db->tx_scn;
 }
 
 int scen_db_insert_serving(struct scen_db *db, const struct scen_serving *s)

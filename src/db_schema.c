@@ -106,7 +106,23 @@ const char *const db_migrations[] = {
 	"ALTER TABLE accounts ADD COLUMN key_verdict TEXT"
 	" CHECK (key_verdict = 'accepted' OR key_verdict = 'refused');"
 	"ALTER TABLE accounts ADD COLUMN key_verdict_at REAL;",
+	/* 4: several hosts on one database (scen-serve-stdin(1),
+	 * CONCURRENCY): a job names its owner's host as well as its pid,
+	 * each owner's heartbeat tells whether it is still at work, and the
+	 * open jobs of a combination are found by its key, so that a
+	 * combination asked of several processes at once costs one call */
+	"ALTER TABLE jobs ADD COLUMN owner_host TEXT;"
+	"CREATE TABLE owners("
+	" host TEXT NOT NULL, pid INTEGER NOT NULL, seen_at REAL NOT NULL,"
+	" PRIMARY KEY (host, pid)) WITHOUT ROWID;"
+	"CREATE INDEX jobs_key ON jobs(version, key)"
+	" WHERE state IN ('queued', 'running');",
 };
+
+/* schema 3's jobs as schema 4 has them (a reader asks nothing of the
+ * owners table) */
+#define READ_JOBS_AS_4 "CREATE TEMP VIEW jobs AS SELECT *," \
+	" NULL AS owner_host FROM main.jobs;"
 
 /* For a reader that may not migrate: SQL that makes schema i read as the
  * last one, in temporary views that shadow its tables, or NULL when it
@@ -116,7 +132,10 @@ const char *const db_read_as_last[] = {
 	NULL,
 	/* 2: no verdicts on keys yet */
 	"CREATE TEMP VIEW accounts AS SELECT *, NULL AS key_fp,"
-	" NULL AS key_verdict, NULL AS key_verdict_at FROM main.accounts;",
+	" NULL AS key_verdict, NULL AS key_verdict_at FROM main.accounts;"
+	READ_JOBS_AS_4,
+	/* 3: no owners' hosts */
+	READ_JOBS_AS_4,
 	NULL,
 };
 
@@ -124,6 +143,10 @@ const char *const db_read_as_last[] = {
 #define JOB_COLUMNS "id, jid, state, session, request_id, experiment," \
 	" template, version, factors, position, origin, scenario, error," \
 	" created_at, owner_pid"
+
+/* a job's owner's last heartbeat, NULL when it has none */
+#define OWNER_SEEN "(SELECT seen_at FROM owners" \
+	" WHERE host = jobs.owner_host AND pid = jobs.owner_pid)"
 
 const char *const db_stmt_sql[ST_COUNT] = {
 	[ST_COUNTER] = "INSERT INTO counters(hour, name, n) VALUES (?1, ?2, ?3)"
@@ -193,8 +216,8 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4) RETURNING id",
 	[ST_JOB_INSERT] = "INSERT INTO jobs(jid, state, session, request_id,"
 		" experiment, template, version, key, factors, position, origin,"
-		" created_at, owner_pid) VALUES (?1, 'queued', ?2, ?3, ?4, ?5,"
-		" ?6, ?7, ?8, ?9, ?10, ?11, ?12) RETURNING id",
+		" created_at, owner_pid, owner_host) VALUES (?1, 'queued', ?2,"
+		" ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING id",
 	[ST_JOB_UPDATE] = "UPDATE jobs SET"
 		" state = CASE WHEN state = 'cancelled' THEN state ELSE ?2 END,"
 		" started_at = CASE WHEN ?2 = 'running'"
@@ -206,10 +229,24 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		" error = coalesce(?6, error),"
 		" scenario = coalesce(?7, scenario) WHERE id = ?1",
 	[ST_JOB_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE jid = ?1",
-	[ST_JOBS_OPEN] = "SELECT " JOB_COLUMNS " FROM jobs"
-		" WHERE state IN ('queued', 'running') ORDER BY id",
-	[ST_JOB_OWN] = "UPDATE jobs SET owner_pid = ?2, state = 'queued'"
-		" WHERE id = ?1",
+	/* with the owner's host, pid and heartbeat (NULL: none) */
+	[ST_JOBS_OPEN] = "SELECT " JOB_COLUMNS ", owner_host, owner_pid, "
+		OWNER_SEEN
+		" FROM jobs WHERE state IN ('queued', 'running') ORDER BY id",
+	[ST_JOB_OWN] = "UPDATE jobs SET owner_pid = ?2, owner_host = ?3,"
+		" state = 'queued' WHERE id = ?1",
+	/* jobs_key: the oldest open job of the combination that another
+	 * process works (scen_db_job_claimed) */
+	[ST_JOB_CLAIMED] = "SELECT id, jid FROM jobs WHERE version = ?1"
+		" AND key = ?2 AND state IN ('queued', 'running')"
+		" AND origin = ?3 AND NOT (coalesce(owner_pid, 0) = ?4"
+		" AND coalesce(owner_host, '') = ?5) ORDER BY id LIMIT 1",
+	[ST_JOB_POLL] = "SELECT state, coalesce(scenario, 0), owner_host,"
+		" owner_pid, " OWNER_SEEN " FROM jobs WHERE id = ?1",
+	[ST_OWNER_BEAT] = "INSERT INTO owners(host, pid, seen_at)"
+		" VALUES (?1, ?2, ?3) ON CONFLICT(host, pid)"
+		" DO UPDATE SET seen_at = excluded.seen_at",
+	[ST_OWNERS_PRUNE] = "DELETE FROM owners WHERE seen_at < ?1",
 	/* a settled call counts from when its answer came: the provider
 	 * counted it on arrival, which was no later */
 	[ST_CALL_SETTLE] = "UPDATE calls SET status = ?2, at = max(at, ?4),"
@@ -352,7 +389,32 @@ const char *const db_stmt_sql[ST_COUNT] = {
 	[CK_JOBS_DONE] =
 		"SELECT 'job ' || jid || ' is done without a scenario' FROM jobs"
 		" WHERE state = 'done' AND scenario IS NULL",
+
+	/* ---- scen-db-copy (dbcopy.c) ---- */
+	/* SQLite's INTEGER PRIMARY KEY continues after the highest id by
+	 * itself: nothing to do, the parameters taken all the same */
+	[ST_COPY_SEQUENCE] = "SELECT ?1, ?2",
 };
+
+/* servings and jobs refer to scenarios (scenarios.job is a plain
+ * number): scenarios first */
+const struct db_table db_tables[] = {
+	{"templates", "version", 0},
+	{"scenarios", "id", 1},
+	{"servings", "id", 1},
+	{"jobs", "id", 1},
+	{"calls", "id", 1},
+	{"accounts", "name", 0},
+	{"counters", "hour, name", 0},
+	{"events", "id", 1},
+	{"spool_replayed", "uid", 0},
+	{"owners", "host, pid", 0},
+	{NULL, NULL, 0},
+};
+
+const char db_copy_count_sql[] = "SELECT count(*) FROM %s";
+const char db_copy_read_sql[] = "SELECT * FROM %s ORDER BY %s";
+const char db_copy_insert_sql[] = "INSERT INTO %s(%s) %s VALUES (%s)";
 
 
 int scen_db_schema_version(void)

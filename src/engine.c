@@ -44,6 +44,10 @@ struct scen_engine {
 	size_t nlaunching, caplaunching;
 	double next_try;		/* earliest not_before of queued jobs */
 	int pending, calls;
+	int nforeign;			/* foreign jobs among the pending */
+	double next_poll;		/* virtual time their rows are read */
+	double beat_at;			/* real time of the last heartbeat */
+	long beats;
 	int warned_queue;
 	struct strbuf body;
 };
@@ -168,10 +172,33 @@ static void remove_active(struct scen_engine *e, struct scen_job *j)
 	e->pending--;
 }
 
-struct scen_job *scen_engine_submit(struct scen_engine *e,
-				    const struct scen_request *rq,
-				    const char *origin, double now,
-				    double give_up_at)
+/* This process's heartbeat (db.h, owners), at most every
+ * SCEN_OWNER_BEAT_S: written before its jobs, and while it has some. */
+static void beat(struct scen_engine *e)
+{
+	double t = scen_real_now();
+	if (t - e->beat_at < SCEN_OWNER_BEAT_S)
+		return;
+	if (scen_db_owner_beat(e->db, t, e->beats == 0) == 0) {
+		e->beat_at = t;
+		e->beats++;
+	}
+}
+
+/* Real time before which an owner's heartbeat is too old: a busy
+ * scen-pool-fill takes a turn only when a call ends, so never less than
+ * twice the calls' timeout. */
+static double stale_before(const struct scen_engine *e)
+{
+	double bound = 2 * e->cfg->provider.timeout_s;
+	if (bound < SCEN_OWNER_STALE_S)
+		bound = SCEN_OWNER_STALE_S;
+	return scen_real_now() - bound;
+}
+
+static struct scen_job *new_job(const struct scen_request *rq,
+				const char *origin, double now,
+				double give_up_at)
 {
 	struct scen_job *j = xcalloc(1, sizeof *j);
 	copy_request(&j->rq, rq);
@@ -181,6 +208,37 @@ struct scen_job *scen_engine_submit(struct scen_engine *e,
 	j->give_up_at = give_up_at;
 	j->queued_mono = scen_mono();
 	j->acct = -1;
+	return j;
+}
+
+struct scen_job *scen_engine_claimed(struct scen_engine *e,
+				     const struct scen_request *rq,
+				     const char *origin, double now,
+				     double give_up_at)
+{
+	int64_t rowid;
+	char jid[24];
+	if (scen_db_job_claimed(e->db, rq, origin, &rowid, jid,
+				sizeof jid) != 1)
+		return NULL;
+	struct scen_job *j = new_job(rq, origin, INFINITY, give_up_at);
+	j->rowid = rowid;
+	memcpy(j->jid, jid, sizeof j->jid);
+	j->foreign = 1;
+	add_active(e, j);
+	if (!e->nforeign++)
+		e->next_poll = now + SCEN_ENGINE_POLL_S * scen_clock_scale();
+	scen_db_count(e->db, "queue.joined", 1);
+	return j;
+}
+
+struct scen_job *scen_engine_submit(struct scen_engine *e,
+				    const struct scen_request *rq,
+				    const char *origin, double now,
+				    double give_up_at)
+{
+	struct scen_job *j = new_job(rq, origin, now, give_up_at);
+	beat(e);
 	if (scen_db_job_insert(e->db, rq, origin, now, &j->rowid, j->jid,
 			       sizeof j->jid) < 0) {
 		/* the queue table failed: call directly, say so */
@@ -223,12 +281,17 @@ static void finish(struct scen_engine *e, struct scen_job *j,
 	remove_active(e, j);
 	const char *acct = j->acct >= 0
 		? e->cfg->provider.accounts[j->acct].name : NULL;
-	if (j->rowid)
-		scen_db_job_update(e->db, j->rowid, state_names[state], now,
-				   acct, j->attempts, error, j->scenario);
-	char name[64];
-	snprintf(name, sizeof name, "queue.%s", state_names[state]);
-	scen_db_count(e->db, name, 1);
+	if (j->foreign) {
+		e->nforeign--;	/* its row is its owner's */
+	} else {
+		if (j->rowid)
+			scen_db_job_update(e->db, j->rowid, state_names[state],
+					   now, acct, j->attempts, error,
+					   j->scenario);
+		char name[64];
+		snprintf(name, sizeof name, "queue.%s", state_names[state]);
+		scen_db_count(e->db, name, 1);
+	}
 	XGROW(e->finished, e->nfinished + 1, e->capfinished);
 	e->finished[e->nfinished++] = j;
 }
@@ -320,10 +383,11 @@ static void adopt_one(void *vctx, const struct scen_job_row *r)
 int scen_engine_adopt(struct scen_engine *e, double now)
 {
 	struct adopt_ctx ctx = {e, now, 0};
-	if (scen_db_jobs_adopt(e->db, adopt_one, &ctx) < 0)
+	beat(e);
+	if (scen_db_jobs_adopt(e->db, stale_before(e), adopt_one, &ctx) < 0)
 		return -1;
 	if (ctx.n)
-		scen_info("resuming %d job%s left by a process that ended",
+		scen_info("resuming %d job%s left by a process that is gone",
 			  ctx.n, ctx.n == 1 ? "" : "s");
 	return ctx.n;
 }
@@ -565,7 +629,7 @@ static void dispatch(struct scen_engine *e, double now)
 	struct scen_job *j = e->head, *next;
 	for (; j; j = next) {
 		next = j->next;
-		if (j->state != SCEN_JOB_QUEUED || j->launch)
+		if (j->state != SCEN_JOB_QUEUED || j->launch || j->foreign)
 			continue;
 		if (j->not_before > now || room <= 0) {
 			if (j->not_before < e->next_try)
@@ -594,13 +658,70 @@ static void dispatch(struct scen_engine *e, double now)
 static void wake_quota_waiters(struct scen_engine *e, double now)
 {
 	for (struct scen_job *j = e->head; j; j = j->next)
-		if (j->state == SCEN_JOB_QUEUED && j->quota_wait &&
+		if (j->state == SCEN_JOB_QUEUED && j->quota_wait && !j->foreign &&
 		    j->not_before > now)
 			j->not_before = now;
 }
 
+/* A foreign job whose owner is gone: this process takes it over, and
+ * its waiters with it. */
+static void take_over(struct scen_engine *e, struct scen_job *j, double now)
+{
+	if (scen_db_job_take(e->db, j->rowid) < 0)
+		return;
+	scen_info("resuming job %s: the process working it is gone", j->jid);
+	scen_db_count(e->db, "queue.taken_over", 1);
+	j->foreign = 0;
+	e->nforeign--;
+	j->state = SCEN_JOB_QUEUED;
+	j->not_before = now;
+	if (now < e->next_try)
+		e->next_try = now;
+}
+
+/* Reads the row of a foreign job: it ends as its row did. */
+static void poll_one(struct scen_engine *e, struct scen_job *j, double now,
+		     double stale)
+{
+	struct scen_job_poll pl;
+	int r = scen_db_job_poll(e->db, j->rowid, stale, &pl);
+	if (r < 0)
+		return;		/* reported: read again at the next poll */
+	if (r == 0 || !strcmp(pl.state, "failed") ||
+	    !strcmp(pl.state, "cancelled") ||
+	    (!strcmp(pl.state, "done") && !pl.scenario)) {
+		j->retry_at = now + 5;
+		finish(e, j, SCEN_JOB_FAILED, "failed_elsewhere", now);
+	} else if (!strcmp(pl.state, "done")) {
+		j->scenario = pl.scenario;
+		finish(e, j, SCEN_JOB_DONE, NULL, now);
+	} else if (pl.owner_gone) {
+		take_over(e, j, now);
+	} else {
+		j->state = !strcmp(pl.state, "running") ? SCEN_JOB_RUNNING
+							: SCEN_JOB_QUEUED;
+	}
+}
+
+static void poll_foreign(struct scen_engine *e, double now)
+{
+	if (!e->nforeign || now < e->next_poll)
+		return;
+	e->next_poll = now + SCEN_ENGINE_POLL_S * scen_clock_scale();
+	double stale = stale_before(e);
+	struct scen_job *j = e->head, *next;
+	for (; j; j = next) {
+		next = j->next;
+		if (j->foreign)
+			poll_one(e, j, now, stale);
+	}
+}
+
 int scen_engine_step(struct scen_engine *e, double now)
 {
+	if (e->pending > e->nforeign)
+		beat(e);
+	poll_foreign(e, now);
 	for (size_t i = 0; i < e->ndone; i++) {
 		settle(e, e->done[i], now);
 		scen_call_free(e->done[i]);
@@ -660,7 +781,15 @@ double scen_engine_next_try(const struct scen_engine *e)
 {
 	/* with every slot taken, only a call's end makes room, and that
 	 * wakes the loop by itself */
-	if (e->calls >= e->cfg->provider.max_concurrency)
-		return INFINITY;
-	return e->next_try;
+	double t = e->calls >= e->cfg->provider.max_concurrency
+		? INFINITY : e->next_try;
+	if (e->nforeign && e->next_poll < t)
+		t = e->next_poll;
+	if (e->pending > e->nforeign) {
+		double due = e->beat_at + SCEN_OWNER_BEAT_S - scen_real_now();
+		double beat_at = scen_now() + due * scen_clock_scale();
+		if (beat_at < t)
+			t = beat_at;
+	}
+	return t;
 }

@@ -324,6 +324,23 @@ void scen_index_served(struct scen_index *ix, int64_t rowid)
 	}
 }
 
+void scen_index_forget(struct scen_index *ix, int64_t rowid)
+{
+	int64_t v = scn_of(ix, rowid);
+	if (v < 0)
+		return;
+	uint32_t si = (uint32_t)v;
+	struct scn *s = &ix->scns[si];
+	uint32_t from = list_of(ix, s);
+	s->pool = 0;
+	s->serves = ix->max_serves;	/* spent: never picked */
+	uint32_t to = list_of(ix, s);
+	if (from != to) {
+		list_remove(ix, si, from);
+		list_push(ix, si, to);
+	}
+}
+
 int scen_index_servable(const struct scen_index *ix, int64_t rowid)
 {
 	int64_t v = scn_of(ix, rowid);

@@ -42,21 +42,27 @@ static void spool_catch_up(struct server *s)
 		scen_spool_read(s->sp, apply_spooled, s);
 }
 
-/* The index from what the database holds, plus the spool. */
+/* The index from what the database holds, plus the spool; the old one
+ * stays when the database cannot be read. */
 static int rebuild_index(struct server *s)
 {
-	scen_index_free(s->ix);
-	s->ix = scen_index_new(s->cfg);
-	if (scen_db_load_index(s->db, s->cfg, s->ix) < 0)
+	struct scen_index *ix = scen_index_new(s->cfg);
+	if (scen_db_load_index(s->db, s->cfg, ix) < 0) {
+		scen_index_free(ix);
 		return -1;
+	}
+	scen_index_free(s->ix);
+	s->ix = ix;
 	scen_spool_rewind(s->sp);
 	s->need_rebuild = 0;
 	return 0;
 }
 
 /*
- * The database cannot be written (full, read-only, write errors): the
- * rest of the run serves from memory and spools its servings (spool.h).
+ * The database cannot be written (full, read-only, write errors) or
+ * reached (the server is gone): the run serves from memory and spools its
+ * servings (spool.h), until the end for a database that cannot be
+ * written, until it is back for one that cannot be reached (try_recover).
  *
  * Nothing of the failed turn was committed or written out, but the turn
  * changed memory as it went: the index counted servings and sessions, and
@@ -65,7 +71,10 @@ static int rebuild_index(struct server *s)
  * these changes (a turn's later requests must see its earlier servings),
  * the index is rebuilt from what the database holds, plus the spool, and
  * every request the turn answered is answered again from there (as if it
- * had just been read). Requests waiting for a generation are too: no call
+ * had just been read). A database that cannot be reached cannot be read
+ * either: then the index stays, less the scenarios the turn stored, and
+ * the turn's servings stay counted (the answers again avoid what they
+ * gave: never a repeat, at worst a scenario set aside). Requests waiting for a generation are too: no call
  * can be recorded in the quota ledger any more, so the fresh tier is off.
  * The engine is dropped with its calls in flight; its jobs stay queued in
  * the database, and the next process adopts them.
@@ -86,7 +95,14 @@ static void enter_degraded(struct server *s, enum scen_db_trouble why,
 	s->e = NULL;
 	s->failed = SCEN_OK;
 	s->degraded = why;
-	s->need_rebuild = 1;
+	if (why == SCEN_DB_UNREACHABLE) {
+		size_t n;
+		const int64_t *ids = scen_db_tx_scenarios(s->db, &n);
+		for (size_t i = 0; i < n; i++)
+			scen_index_forget(s->ix, ids[i]);
+	} else {
+		s->need_rebuild = 1;
+	}
 	scen_warn("%s: serving from memory, servings spooled to %s",
 		  scen_db_trouble_name(why), scen_spool_path(s->sp));
 }
@@ -163,6 +179,51 @@ static enum scen_err turn_degraded(struct server *s)
 	scen_db_rollback(s->db);
 	serve_free_done(s);
 	return serve_write_out(s);
+}
+
+/*
+ * Serving from memory because the database could not be reached: once in
+ * a while (a quarter second, doubling to 5 s) it is tried again; when it
+ * answers, the spool is replayed into it (this process's servings and any
+ * other's on this host), the index is rebuilt from it, the engine starts
+ * again (adopting the jobs left queued) and turns commit as before.
+ */
+static void try_recover(struct server *s)
+{
+	double now = scen_mono();
+	if (s->degraded != SCEN_DB_UNREACHABLE || now < s->recover_at)
+		return;
+	s->recover_wait = s->recover_wait ? s->recover_wait * 2 : 0.25;
+	if (s->recover_wait > 5)
+		s->recover_wait = 5;
+	s->recover_at = now + s->recover_wait;
+	if (!scen_db_begin_quiet(s->db))
+		return;
+	scen_db_rollback(s->db);
+	scen_spool_free(s->sp);
+	long replayed = scen_spool_replay(s->db);
+	s->sp = scen_spool_new(s->db);
+	if (replayed < 0)
+		return;
+	if (scen_db_begin(s->db) < 0)
+		return;
+	if (rebuild_index(s) < 0) {
+		scen_db_rollback(s->db);
+		return;
+	}
+	s->e = scen_engine_new(s->cfg, s->db, s->q, s->ix);
+	if (scen_engine_adopt(s->e, scen_now()) < 0 ||
+	    scen_db_commit(s->db) < 0) {
+		scen_db_rollback(s->db);
+		scen_engine_free(s->e);
+		s->e = NULL;
+		return;
+	}
+	scen_info("%s is back: %ld spooled serving%s added, serving as "
+		  "before", scen_db_path(s->db), replayed,
+		  replayed == 1 ? "" : "s");
+	s->degraded = SCEN_DB_OK;
+	s->recover_wait = 0;
 }
 
 /* ---- turns ----------------------------------------------------------- */
@@ -242,6 +303,9 @@ static enum scen_err setup(struct server *s)
  * it. 1 when the run is over. */
 static int step_degraded(struct server *s, enum scen_err *rc)
 {
+	try_recover(s);
+	if (!s->degraded)
+		return 0;
 	if (!serve_has_line(s) && !s->redo && !s->eof) {
 		struct pollfd pfd = {.fd = s->o->in_fd, .events = POLLIN};
 		poll(&pfd, 1, 200);

@@ -322,19 +322,28 @@ static enum walk try_fresh(struct server *s, struct pend *p)
 		scen_db_count(s->db, "fresh.no_budget", 1);
 		return WALK_NEXT;
 	}
-	struct scen_job *j = s->o->gen || p->rounds
-		? NULL : scen_engine_inflight(s->e, p->rq.key);
+	const char *origin = s->o->pool ? "pool" : "fresh";
+	struct scen_job *j = NULL;
+	if (!s->o->gen && !p->rounds) {
+		/* single flight: a job of this process for the key, else
+		 * one another process (of any host) works (its claim) */
+		j = scen_engine_inflight(s->e, p->rq.key);
+		if (!j)
+			j = scen_engine_claimed(s->e, &p->rq, origin, s->now,
+						p->deadline);
+	}
 	if (j && variety_force(s)) {
 		/* sharing the call would be a hit: variety asks for a new
 		 * variant instead */
 		p->forced = 1;
+		if (j->foreign && !j->waiters)
+			scen_engine_cancel(s->e, j, s->now);	/* let go */
 		j = NULL;
 		scen_db_count(s->db, "variety.forced", 1);
 	}
 	variety_decided(s, p, j != NULL);
 	if (!j)
-		j = scen_engine_submit(s->e, &p->rq,
-				       s->o->pool ? "pool" : "fresh", s->now,
+		j = scen_engine_submit(s->e, &p->rq, origin, s->now,
 				       p->deadline);
 	wait_for(s, p, j);
 	return WALK_DONE;
@@ -407,7 +416,8 @@ static void next_tier(struct server *s, struct pend *p)
 /* The scenario job j made, for p: answered (0), the turn failed (-1), or
  * not for p (1): this session has it already, or it is spent
  * (single-flight shared it widely), or set aside. It is fresh for the
- * request that made the job (the first waiter), a hit for the others. */
+ * request that made the job (the first waiter), a hit for the others
+ * (all of them when another process made it: a foreign job). */
 static int serve_made(struct server *s, struct pend *p,
 		      const struct scen_job *j, int first)
 {
@@ -429,7 +439,7 @@ static int serve_made(struct server *s, struct pend *p,
 void serve_job_ended(struct server *s, struct scen_job *j)
 {
 	struct pend *p = j->waiters, *next;
-	int first = 1;
+	int first = !j->foreign;
 	j->waiters = NULL;
 	for (; p; p = next) {
 		next = p->next_waiter;

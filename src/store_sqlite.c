@@ -464,7 +464,7 @@ static struct db_stmt *sq_prepare(struct scen_db *db, const char *sql,
 		return NULL;
 	struct sq_stmt *st = xcalloc(1, sizeof *st);
 	st->base.db = db;
-	st->base.sql = sql;
+	st->base.sql = sqlite3_sql(s);	/* the caller's may not outlive it */
 	st->s = s;
 	return &st->base;
 }
@@ -610,6 +610,11 @@ static int sq_column_bytes(struct db_stmt *st, int i)
 	return sqlite3_column_bytes(S(st), i);
 }
 
+static const char *sq_column_name(struct db_stmt *st, int i)
+{
+	return sqlite3_column_name(S(st), i);
+}
+
 /* flock(2) on "<file>.pool-fill.lock", kept open until close. */
 static enum scen_err sq_pool_lock(struct scen_db *db, struct scen_error *e)
 {
@@ -662,5 +667,7 @@ const struct db_backend db_sqlite = {
 	.column_text = sq_column_text,
 	.column_blob = sq_column_blob,
 	.column_bytes = sq_column_bytes,
+	.column_name = sq_column_name,
+	.insert_ids = "",
 	.pool_lock = sq_pool_lock,
 };

@@ -303,6 +303,38 @@ static void clock_init(void)
 #endif
 }
 
+double scen_real_now(void)
+{
+	return real_now();
+}
+
+const char *scen_host_id(void)
+{
+	static char id[320];
+	if (id[0])
+		return id;
+#ifdef SCEN_TEST_HOOKS
+	const char *t = getenv("SCEN_HOST");
+	if (t && *t) {
+		snprintf(id, sizeof id, "%s", t);
+		return id;
+	}
+#endif
+	char name[256] = "";
+	if (gethostname(name, sizeof name - 1) < 0 || !name[0])
+		snprintf(name, sizeof name, "localhost");
+	char boot[64] = "";
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	if (f) {
+		if (!fgets(boot, sizeof boot, f))
+			boot[0] = 0;
+		boot[strcspn(boot, "\n")] = 0;
+		fclose(f);
+	}
+	snprintf(id, sizeof id, "%s%s%s", name, boot[0] ? "/" : "", boot);
+	return id;
+}
+
 double scen_clock_scale(void)
 {
 	if (clock_scale < 0)
@@ -424,4 +456,10 @@ size_t scen_edit_distance(const char *a, const char *b)
 		}
 	r = d[n * w + m];
 	return r;
+}
+
+int scen_is_db_uri(const char *target)
+{
+	return !strncmp(target, "postgresql://", 13) ||
+	       !strncmp(target, "postgres://", 11);
 }

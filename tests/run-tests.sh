@@ -101,9 +101,12 @@ run_pass() {
 				export SCEN_VALGRIND_DIR=$vg
 				bash "$t" >"$out.tap" 2>&1
 				memcheck "$name" "$out" "$vg"
+				echo 0 >"$out.rc"
 				exit 0
 			fi
-			exec bash "$t" >"$out" 2>&1
+			# the status in a file: wait -n below may have taken it
+			bash "$t" >"$out" 2>&1
+			echo $? >"$out.rc"
 		) &
 		names[i]=$name pids[i]=$! starts[i]=$(date +%s)
 		i=$((i + 1))
@@ -112,7 +115,8 @@ run_pass() {
 	done
 	for ((n = 0; n < i; n++)); do
 		wait "${pids[n]}"
-		judge "${names[n]}" "$log/$(echo "${names[n]}" | tr / _).out" $? \
+		out=$log/$(echo "${names[n]}" | tr / _).out
+		judge "${names[n]}" "$out" "$(cat "$out.rc" 2>/dev/null || echo 1)" \
 			$(($(date +%s) - starts[n]))
 	done
 }

@@ -61,9 +61,6 @@ struct scen_db *scen_db_open(const char *path, int flags,
 void scen_db_close(struct scen_db *db);
 int scen_db_schema_version(void);
 const char *scen_db_path(const struct scen_db *db);
-/* Whether target names a PostgreSQL database (a postgresql:// or
- * postgres:// URI) rather than a SQLite file. */
-int scen_db_is_uri(const char *target);
 /* Where servings wait when the database cannot take them (spool.h),
  * malloc'd: "<file>.spool" beside a SQLite file; for PostgreSQL, on this
  * host's disk: "scen-<16 hex digits>.spool" in the working directory, the
@@ -151,6 +148,9 @@ struct scen_scenario {
 /* Stores a valid scenario. Returns 0, or 1 when the job already stored
  * one (then rowid and sid are those of the stored one), or -1. */
 int scen_db_insert_scenario(struct scen_db *db, struct scen_scenario *s);
+/* The row ids of the scenarios the last write transaction stored: after
+ * its rollback, what memory must forget (until the next begin). */
+const int64_t *scen_db_tx_scenarios(const struct scen_db *db, size_t *n);
 
 struct scen_scenario_row {
 	char sid[24];
@@ -310,10 +310,42 @@ int scen_db_job_update(struct scen_db *db, int64_t rowid, const char *state,
 /* The job with that public id; 1 found, 0 not, -1 error. */
 int scen_db_job_get(struct scen_db *db, const char *jid,
 		    struct scen_job_row *out);
-/* Calls fn for every queued or running job whose owner process is gone
- * (not alive on this host), after making this process its owner. */
-int scen_db_jobs_adopt(struct scen_db *db,
+
+/*
+ * Owners. A job names the process that works it: its host (scen_host_id)
+ * and pid. Every process with jobs of its own writes its heartbeat (the
+ * owners table) at most every SCEN_OWNER_BEAT_S seconds, in its write
+ * turns. A job's owner is gone when it is a process of this host that is
+ * no longer alive, or when its heartbeat is older than stale_before (real
+ * time; see SCEN_OWNER_STALE_S) or missing. Jobs written before owners had
+ * hosts (schema 3) go by their pid alone.
+ */
+#define SCEN_OWNER_BEAT_S 1.0
+#define SCEN_OWNER_STALE_S 30.0
+/* Writes this process's heartbeat, at real time now (in a write
+ * transaction); with prune, forgets owners silent for a day. */
+int scen_db_owner_beat(struct scen_db *db, double now, int prune);
+/* Calls fn for every queued or running job whose owner is gone, after
+ * making this process its owner. */
+int scen_db_jobs_adopt(struct scen_db *db, double stale_before,
 		       void (*fn)(void *ctx, const struct scen_job_row *),
 		       void *ctx);
+/* Makes this process the owner of job rowid, queued again. */
+int scen_db_job_take(struct scen_db *db, int64_t rowid);
+/* The oldest queued or running job for rq's template version and key, of
+ * that origin, that another process owns (its claim on the combination:
+ * jobs_key). 1 found (rowid and jid set), 0 none, -1 error (reported). */
+int scen_db_job_claimed(struct scen_db *db, const struct scen_request *rq,
+			const char *origin, int64_t *rowid, char *jid,
+			size_t jidsz);
+/* What a job another process owns has come to. */
+struct scen_job_poll {
+	char state[12];		/* queued, running, done, failed, cancelled */
+	int64_t scenario;	/* 0 when none */
+	int owner_gone;		/* open, and its owner is gone */
+};
+/* 1 found, 0 no such job, -1 error (reported). */
+int scen_db_job_poll(struct scen_db *db, int64_t rowid, double stale_before,
+		     struct scen_job_poll *out);
 
 #endif

@@ -46,6 +46,10 @@ enum stmt_id {
 	ST_JOB_GET,
 	ST_JOBS_OPEN,
 	ST_JOB_OWN,
+	ST_JOB_CLAIMED,
+	ST_JOB_POLL,
+	ST_OWNER_BEAT,
+	ST_OWNERS_PRUNE,
 	ST_SCN_BY_SID,
 	ST_SPOOL_MARK,
 	/* db_report.c */
@@ -77,7 +81,20 @@ enum stmt_id {
 	CK_NO_REPEAT,
 	CK_MAX_SERVES,
 	CK_JOBS_DONE,
+	/* dbcopy.c: after a copy, the identity of table ?1 continues from
+	 * ?2 (PostgreSQL's sequences; a no-op on SQLite) */
+	ST_COPY_SEQUENCE,
 	ST_COUNT
+};
+
+/* A table of the schema, for what handles every table (dbcopy.c). */
+struct db_table {
+	const char *name;
+	const char *key;	/* its primary key's columns, to read the rows
+				 * in a stable order */
+	int identity;		/* its key is an INTEGER PRIMARY KEY id (on
+				 * PostgreSQL an identity, whose sequence a
+				 * copy moves on: ST_COPY_SEQUENCE) */
 };
 
 /* A value's type in a result column. */
@@ -150,6 +167,12 @@ struct db_backend {
 	const char *(*column_text)(struct db_stmt *st, int i);
 	const void *(*column_blob)(struct db_stmt *st, int i);
 	int (*column_bytes)(struct db_stmt *st, int i);
+	/* the name of result column i, valid while st is */
+	const char *(*column_name)(struct db_stmt *st, int i);
+	/* what an INSERT that gives the identity columns their values says
+	 * between its column list and VALUES ("" when nothing: SQLite;
+	 * PostgreSQL: "OVERRIDING SYSTEM VALUE") */
+	const char *insert_ids;
 	/* The pool fill's lock: see scen_db_pool_lock. Released by close. */
 	enum scen_err (*pool_lock)(struct scen_db *db, struct scen_error *e);
 };
@@ -164,6 +187,16 @@ extern const char *const db_migrations[];
  * read as the last one (temporary views), or NULL. */
 extern const char *const db_read_as_last[];
 extern const char *const db_stmt_sql[ST_COUNT];
+/* db_schema.c: every table of the schema, each after the tables it
+ * REFERENCES; ends with a NULL name (test_dbcopy holds it to the tables
+ * the migrations create). */
+extern const struct db_table db_tables[];
+/* db_schema.c: what scen-db-copy runs on each table of db_tables, its
+ * name in place of the first %s: its row count; its rows, ordered by its
+ * key (the second %s); the insert of a row (the column names, what the
+ * backend says before VALUES, the parameters). */
+extern const char db_copy_count_sql[], db_copy_read_sql[],
+	db_copy_insert_sql[];
 /* db_schema_pg.c: the same for PostgreSQL (its first migration creates
  * schema 3 whole, as PostgreSQL came with it; later ones follow
  * SQLite's numbering), its statements where they differ (else NULL:
@@ -184,6 +217,10 @@ struct scen_db {
 	struct strbuf sb;
 	int in_tx;
 	int wrote_servings;		/* in this transaction */
+	/* the scenarios the last write transaction stored (kept after its
+	 * rollback, until the next begin: scen_db_tx_scenarios) */
+	int64_t *tx_scn;
+	size_t ntx_scn, captx_scn;
 	int damaged;			/* the last error: a damaged file */
 	enum scen_db_trouble trouble;	/* since the last begin */
 	long commits;
@@ -245,6 +282,10 @@ static inline const void *db_column_blob(struct db_stmt *st, int i)
 static inline int db_column_bytes(struct db_stmt *st, int i)
 {
 	return st->db->be->column_bytes(st, i);
+}
+static inline const char *db_column_name(struct db_stmt *st, int i)
+{
+	return st->db->be->column_name(st, i);
 }
 static inline int db_column_count(struct db_stmt *st)
 {

@@ -44,6 +44,9 @@ struct scen_job {
 	char sid[24];
 	const char *error;	/* when failed: a stable word */
 	double retry_at;	/* when failed: earliest recovery */
+	int foreign;		/* another process's job (its claim on the
+				 * key): no call is made here, its row is
+				 * polled until it ends */
 	void *waiters;		/* the caller's */
 	struct scen_job *prev, *next;	/* the active list, oldest first */
 	struct scen_job *key_prev;	/* an older active job, same key */
@@ -64,6 +67,22 @@ struct scen_job *scen_engine_submit(struct scen_engine *e,
 /* A queued or running job for the same exact key, or NULL. */
 struct scen_job *scen_engine_inflight(struct scen_engine *e,
 				      const uint8_t *key);
+/*
+ * In a write transaction: the open job another process (of this host or
+ * another) works for rq's template version and key, of that origin, as a
+ * foreign job to wait for, or NULL when there is none. A foreign job makes
+ * no call: each step (at most every SCEN_ENGINE_POLL_S of real time) reads
+ * its row, and it ends as its row does, with its scenario (which the
+ * database's catch-up brings into the index); when its owner is gone
+ * (scen_db_job_poll) this process takes it over and it goes on as its own
+ * job, waiters and all. Cancelling a foreign job lets it go: its row and
+ * its owner are not touched. See scen-serve-stdin(1), CONCURRENCY.
+ */
+struct scen_job *scen_engine_claimed(struct scen_engine *e,
+				     const struct scen_request *rq,
+				     const char *origin, double now,
+				     double give_up_at);
+#define SCEN_ENGINE_POLL_S 0.05
 /* An unfinished job by public id, or NULL. */
 struct scen_job *scen_engine_find(struct scen_engine *e, const char *jid);
 /* In a write transaction: cancels a job (its call, if out, still ends but
@@ -71,7 +90,8 @@ struct scen_job *scen_engine_find(struct scen_engine *e, const char *jid);
 void scen_engine_cancel(struct scen_engine *e, struct scen_job *j,
 			double now);
 /* In a write transaction: adopts jobs left queued or running by a process
- * that died, so they finish here. Returns how many. */
+ * that is gone (died, or silent on another host: scen_db_jobs_adopt), so
+ * they finish here. Returns how many. */
 int scen_engine_adopt(struct scen_engine *e, double now);
 
 /* Outside transactions: waits for calls or fd (see scen_http_wait). */
@@ -91,7 +111,8 @@ void scen_engine_launch(struct scen_engine *e);
 /* Jobs not yet ended, and calls out. */
 int scen_engine_pending(const struct scen_engine *e);
 int scen_engine_inflight_calls(const struct scen_engine *e);
-/* Earliest virtual time a queued job may be tried (INFINITY: none). */
+/* Earliest virtual time a queued job may be tried, a foreign job polled,
+ * or this process's heartbeat is due while it has jobs (INFINITY: none). */
 double scen_engine_next_try(const struct scen_engine *e);
 void scen_job_free(struct scen_job *j);
 /* The request a stored job was made for, checked against cfg; -1 when its

@@ -59,6 +59,9 @@ int scen_index_add_to_cell(struct scen_index *ix, const uint8_t *key,
 /* Records one more serving of the scenario with that row id (no-op when
  * unknown: another template version). */
 void scen_index_served(struct scen_index *ix, int64_t rowid);
+/* Never picks the scenario with that row id again (a row whose
+ * transaction was rolled back). */
+void scen_index_forget(struct scen_index *ix, int64_t rowid);
 /* Whether the scenario is known and served fewer than max_serves times. */
 int scen_index_servable(const struct scen_index *ix, int64_t rowid);
 size_t scen_index_count(const struct scen_index *ix);

@@ -111,6 +111,7 @@ struct server {
 	/* when the database cannot be written (see enter_degraded) */
 	struct scen_spool *sp;
 	enum scen_db_trouble degraded;
+	double recover_at, recover_wait;	/* try_recover, monotonic s */
 	int need_rebuild;
 	int norecord;		/* this turn records nothing: no servings */
 	int unrecorded;		/* some turn could record nothing */

@@ -99,8 +99,23 @@ double scen_now(void);
 double scen_clock_scale(void);
 /* Real milliseconds for a span of virtual seconds. */
 double scen_real_ms(double virtual_s);
+/* Real time (seconds since the epoch), whatever SCEN_CLOCK_SCALE says:
+ * for what other processes must judge alike, such as heartbeats. */
+double scen_real_now(void);
+/*
+ * This host as other processes sharing a database tell it apart: its
+ * name (gethostname) and, when readable, its boot id
+ * (/proc/sys/kernel/random/boot_id), as "name/boot-id": a process id is
+ * only meaningful on the host and boot that gave it. In a test build,
+ * SCEN_HOST=NAME stands for the whole of it.
+ */
+const char *scen_host_id(void);
 /* Monotonic real time in seconds, for latencies. */
 double scen_mono(void);
+
+/* Whether a database setting names a PostgreSQL database (a libpq URI:
+ * postgresql://... or postgres://...) rather than a SQLite file. */
+int scen_is_db_uri(const char *target);
 /* ISO 8601 UTC, "2026-11-28T03:12:09Z" (buf of at least 21 bytes). */
 void scen_iso8601(double t, char *buf);
 /* Parses ISO 8601 "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DD"; -1 on error. */

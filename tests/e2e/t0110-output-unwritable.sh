@@ -21,7 +21,7 @@ one() {
 }
 : >in.jsonl
 for c in scen-serve-stdin scen-gen scen-pool-fill scen-cache-stats \
-	scen-export; do
+	scen-export scen-db-copy; do
 	one 74 "$c" --help
 	one 74 "$c" --version
 done
@@ -35,6 +35,7 @@ one 3 scen-cache-stats --check
 one 74 scen-cache-stats --verify
 one 3 scen-cache-stats --verify --check
 one 74 scen-pool-fill --dry-run
+one 74 scen-db-copy --to copy.db
 # the serving commands too: the answers they could not write are told in
 # the same one line
 req b s2 >in.jsonl

@@ -21,7 +21,7 @@ for bin in "$SCEN_BUILD"/bin/*; do
 		is "$c $args: nothing on standard output" "$(wc -c <out)" 0
 	done
 done
-is "all five commands" "$n" 5
+is "all six commands" "$n" 6
 # the one line of a bad option: the nearest name as a hint, a missing
 # argument by its name, a bad value with what is expected
 bad() {

@@ -117,5 +117,5 @@ for bin in "$SCEN_BUILD"/bin/*; do
 	is "$c: --help, SYNOPSIS and OPTIONS of $c.1 list the same options" \
 		"$(python3 compare.py "$c" help.out "$SCEN_TOP/man/$c.1" 2>&1)" ""
 done
-is "all five commands" "$n" 5
+is "all six commands" "$n" 6
 done_testing

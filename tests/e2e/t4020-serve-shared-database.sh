@@ -29,10 +29,12 @@ is "B serves what A stored (served once: max_serves 2 leaves one)" \
 	"$(sed -n 2p outb | j 'r["status"] + " " + r.get("tier", "") + " " + r.get("scenario_id", "")')" \
 	"ok cache $(j 'r["scenario_id"]' outa)"
 
-# B is asked first and waits for its provider; A stores meanwhile
+# B is asked first and waits for its provider; A stores meanwhile (as
+# scen-gen, which never joins a generation in flight: a scen-serve-stdin
+# asked the same would wait for B's call, t4030)
 req b2 sb2 male older neutral 5 >&3
 sleep 0.2
-req a2 sa2 male older neutral 5 | SCEN_CONFIG=fast.yaml scen-serve-stdin >outa 2>erra
+req a2 sa2 male older neutral 5 | SCEN_CONFIG=fast.yaml scen-gen >outa 2>erra
 is "A: generated while B waits" "$(j 'r["tier"]' outa)" fresh
 check "B answers after its deadline" wait_lines outb 3
 is "B serves what A stored while it waited, not unavailable" \

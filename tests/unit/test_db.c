@@ -414,7 +414,7 @@ static void test_unmarked_scen_database(void **state)
 	struct scen_db *db;
 	enum scen_err kind;
 
-	for (int v = 1; v <= 3; v++) {
+	for (int v = 1; v <= 4; v++) {
 		unlink(path);
 		db = open_quiet(path, 0, &kind, &err);
 		assert_non_null(db);
@@ -422,6 +422,11 @@ static void test_unmarked_scen_database(void **state)
 		scen_db_close(db);
 		/* back to schema v as it shipped, without the mark */
 		plain_exec(path, "PRAGMA application_id = 0;");
+		if (v < 4)
+			plain_exec(path,
+				   "DROP INDEX jobs_key; DROP TABLE owners;"
+				   "ALTER TABLE jobs DROP COLUMN owner_host;"
+				   "PRAGMA user_version = 3;");
 		if (v < 3)
 			plain_exec(path,
 				   "ALTER TABLE accounts DROP COLUMN key_fp;"
@@ -447,6 +452,11 @@ static void test_unmarked_scen_database(void **state)
 						   "IS NULL"),
 					 query_int(db, "SELECT count(*) FROM "
 						   "main.accounts"));
+			assert_int_equal(query_int(db, "SELECT count(*) FROM "
+						   "jobs WHERE owner_host "
+						   "IS NULL"),
+					 query_int(db, "SELECT count(*) FROM "
+						   "main.jobs"));
 			scen_db_close(db);
 		}
 		free(err);
