@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <xxhash.h>
@@ -71,11 +72,18 @@ struct line {
 	struct val id, session, experiment, template, factors, position, op,
 		job;
 	const char *unknown;	/* the first field not of the protocol */
-	/* the factors in line order; more than SCEN_MAX_FACTORS can only
+	size_t nf;
+	/* the factors in line order (f[0..nf) only is ever set or read:
+	 * clear_line leaves the rest); more than SCEN_MAX_FACTORS can only
 	 * mean an unknown one among the first SCEN_MAX_FACTORS + 1 */
 	struct factor_val f[SCEN_MAX_FACTORS + 1];
-	size_t nf;
 };
+
+/* Everything but f, which is set as it is read. */
+static void clear_line(struct line *l)
+{
+	memset(l, 0, offsetof(struct line, f));
+}
 
 static const char *const fields[] = {
 	"id", "session", "experiment", "template", "factors", "position",
@@ -106,30 +114,36 @@ struct cursor {
 	char *p, *end;
 };
 
+/* The loops below keep the cursor in locals: a char read may alias
+ * c->p, which would otherwise be stored and read again at every byte. */
 static void skip_ws(struct cursor *c)
 {
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' ||
-				 *c->p == '\n' || *c->p == '\r'))
-		c->p++;
+	char *p = c->p;
+	while (p < c->end && (*p == ' ' || *p == '\t' || *p == '\n' ||
+			      *p == '\r'))
+		p++;
+	c->p = p;
 }
 
 /* A string of printable ASCII without escapes; NUL-terminated in place. */
 static int fast_string(struct cursor *c, const char **s, size_t *n)
 {
-	if (c->p >= c->end || *c->p != '"')
+	char *p = c->p, *end = c->end;
+	if (p >= end || *p != '"')
 		return -1;
-	char *b = ++c->p;
-	while (c->p < c->end && *c->p != '"') {
-		unsigned char ch = (unsigned char)*c->p;
+	char *b = ++p;
+	while (p < end && *p != '"') {
+		unsigned char ch = (unsigned char)*p;
 		if (ch < 0x20 || ch > 0x7e || ch == '\\')
 			return -1;
-		c->p++;
+		p++;
 	}
-	if (c->p >= c->end)
+	if (p >= end)
 		return -1;
-	*c->p++ = 0;
+	*p = 0;
+	c->p = p + 1;
 	*s = b;
-	*n = (size_t)(c->p - 1 - b);
+	*n = (size_t)(p - b);
 	return 0;
 }
 
@@ -538,7 +552,7 @@ int scen_request_parse(const struct scen_config *cfg, const char *line,
 	static size_t cap;
 	struct line l;
 	memset(rq, 0, sizeof *rq);
-	memset(&l, 0, sizeof l);
+	clear_line(&l);
 	rq->lineno = lineno;
 	if (!(flags & SCEN_REQ_NO_FAST) && len < 4096) {
 		if (cap < len + 1) {
@@ -548,7 +562,7 @@ int scen_request_parse(const struct scen_config *cfg, const char *line,
 		memcpy(scratch, line, len);
 		if (fast_read(scratch, len, &l) == 0)
 			return check_line(cfg, &l, flags, rq, err);
-		memset(&l, 0, sizeof l);
+		clear_line(&l);
 	}
 	json_error_t jerr;
 	/* never JSON_ALLOW_NUL: a \u0000 is refused, so that no field (a C

@@ -18,6 +18,7 @@ static void free_entry(struct scen_cached *e)
 {
 	free(e->row.text);
 	free(e->text_json);
+	free(e->model_json);
 }
 
 void scen_rowcache_release(struct scen_rowcache *c)
@@ -79,12 +80,14 @@ const struct scen_cached *scen_rowcache_put(struct scen_rowcache *c,
 					    struct scen_scenario_row *r)
 {
 	scen_rowcache_drop(c, rowid);
-	struct strbuf js;
+	struct strbuf js, mj;
 	sb_init(&js);
+	sb_init(&mj);
 	size_t tlen = strlen(r->text);
 	sb_add_json_str(&js, r->text, tlen);
+	sb_add_json_str(&mj, r->model, strlen(r->model));
 	size_t bytes = sizeof(struct scen_cached) + tlen + 1 + js.len + 1 +
-		       2 * sizeof(struct scen_map_slot);
+		       mj.len + 1 + 2 * sizeof(struct scen_map_slot);
 	while (c->bytes && c->bytes + bytes > c->budget)
 		evict_one(c);
 	size_t i;
@@ -98,7 +101,10 @@ const struct scen_cached *scen_rowcache_put(struct scen_rowcache *c,
 	e->row = *r;
 	r->text = NULL;
 	e->text_json_len = js.len;
-	e->text_json = js.buf;	/* the buffer is the entry's now */
+	e->text_json = js.buf;	/* the buffers are the entry's now */
+	e->model_json_len = mj.len;
+	e->model_json = mj.buf;
+	scen_iso8601(r->created_at, e->created_iso);
 	e->rowid = rowid;
 	e->bytes = bytes;
 	e->ref = 0;

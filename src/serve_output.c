@@ -86,28 +86,61 @@ static void line_start(struct server *s, const struct scen_request *rq,
 {
 	struct strbuf *l = &s->line;
 	sb_reset(l);
-	sb_adds(l, "{\"id\":");
+	sb_addlit(l, "{\"id\":");
 	if (rq->id)
 		sb_add_json_str(l, rq->id, strlen(rq->id));
 	else
 		sb_addf(l, "null,\"line\":%ld", rq->lineno);
-	sb_adds(l, ",\"status\":\"");
+	sb_addlit(l, ",\"status\":\"");
 	sb_adds(l, status);
 	sb_addc(l, '"');
 }
 
+/* ,"key": then val (a JSON value already) */
+static void line_json(struct server *s, const char *key, const char *val,
+		      size_t len)
+{
+	sb_addlit(&s->line, ",\"");
+	sb_adds(&s->line, key);
+	sb_addlit(&s->line, "\":");
+	sb_add(&s->line, val, len);
+}
+
 static void line_str(struct server *s, const char *key, const char *val)
 {
-	sb_adds(&s->line, ",\"");
+	sb_addlit(&s->line, ",\"");
 	sb_adds(&s->line, key);
-	sb_adds(&s->line, "\":");
+	sb_addlit(&s->line, "\":");
 	sb_add_json_str(&s->line, val, strlen(val));
+}
+
+/* A similarity rounded to 4 decimals, as sb_add_json_double writes it
+ * ("1.0", "0.0", "0.875"), without printf for the usual range 0..1. */
+static void add_similarity(struct strbuf *sb, double sim)
+{
+	double r = floor(sim * 10000 + 0.5);
+	if (!(r >= 0 && r <= 10000)) {
+		sb_add_json_double(sb, r / 10000);
+		return;
+	}
+	int k = (int)r;
+	if (k == 10000 || k == 0) {
+		sb_add(sb, k ? "1.0" : "0.0", 3);
+		return;
+	}
+	char d[6] = {'0', '.'};
+	size_t n = 2;
+	for (int div = 1000; k; div /= 10) {
+		d[n++] = (char)('0' + k / div);
+		k %= div;
+	}
+	sb_add(sb, d, n);
 }
 
 /* Ends s->line as p's final answer, and p with it. */
 static void line_final(struct server *s, struct pend *p)
 {
-	sb_adds(&s->line, "}\n");
+	sb_addlit(&s->line, "}\n");
 	emit_final(s, p->seq);
 	serve_finish(s, p);
 }
@@ -119,19 +152,16 @@ void serve_answer_ok(struct server *s, struct pend *p, enum scen_tier tier,
 		"tier.cache", "tier.fresh", "tier.pool", "tier.relaxed",
 	};
 	const struct scen_scenario_row *r = &c->row;
-	char ts[24];
-	scen_iso8601(r->created_at, ts);
 	line_start(s, &p->rq, "ok");
 	line_str(s, "tier", scen_tier_name(tier));
 	line_str(s, "scenario_id", r->sid);
-	sb_adds(&s->line, ",\"similarity\":");
-	sb_add_json_double(&s->line, floor(sim * 10000 + 0.5) / 10000);
-	sb_adds(&s->line, ",\"text\":");
-	sb_add(&s->line, c->text_json, c->text_json_len);
+	sb_addlit(&s->line, ",\"similarity\":");
+	add_similarity(&s->line, sim);
+	line_json(s, "text", c->text_json, c->text_json_len);
 	line_str(s, "experiment", p->rq.exp->name);
 	line_str(s, "template", p->rq.tpl->name);
-	line_str(s, "model", r->model);
-	line_str(s, "generated_at", ts);
+	line_json(s, "model", c->model_json, c->model_json_len);
+	line_str(s, "generated_at", c->created_iso);
 	line_final(s, p);
 	s->st->ok++;
 	s->st->by_tier[tier]++;

@@ -283,7 +283,7 @@ static void too_long(struct server *s)
 
 int serve_take_lines(struct server *s, int max)
 {
-	size_t start = 0;
+	size_t start = s->ioff;
 	int n = 0, partial = 0;
 	while (n < max && !s->failed) {
 		char *nl = memchr(s->ibuf + start, '\n', s->ilen - start);
@@ -318,27 +318,42 @@ int serve_take_lines(struct server *s, int max)
 		rest = 0;
 		n++;
 	}
-	memmove(s->ibuf, s->ibuf + start, rest);
-	s->ilen = rest;
+	s->ioff = rest ? start : 0;
+	s->ilen = rest ? s->ilen : 0;
 	return n;
 }
 
 int serve_has_line(const struct server *s)
 {
-	return s->ilen && (memchr(s->ibuf, '\n', s->ilen) || s->eof ||
-			   s->ilen > SCEN_MAX_LINE);
+	size_t n = s->ilen - s->ioff;
+	return n && (memchr(s->ibuf + s->ioff, '\n', n) || s->eof ||
+		     n > SCEN_MAX_LINE);
+}
+
+/* Moves what is left to read to the start of the buffer, once it is no
+ * longer than what was read before it: each byte is moved a bounded
+ * number of times, however much input waits. */
+static void compact_input(struct server *s)
+{
+	size_t rest = s->ilen - s->ioff;
+	if (!s->ioff || rest > s->ioff)
+		return;
+	memmove(s->ibuf, s->ibuf + s->ioff, rest);
+	s->ilen = rest;
+	s->ioff = 0;
 }
 
 void serve_read_input(struct server *s)
 {
 	if (s->eof)
 		return;
+	compact_input(s);
 	for (int k = 0; k < 16; k++) {
 		XGROW(s->ibuf, s->ilen + READ_CHUNK, s->icap);
 		ssize_t n = read(s->o->in_fd, s->ibuf + s->ilen, READ_CHUNK);
 		if (n > 0) {
 			s->ilen += (size_t)n;
-			if (s->ilen > 4 * (size_t)SCEN_MAX_LINE)
+			if (s->ilen - s->ioff > 4 * (size_t)SCEN_MAX_LINE)
 				return;	/* enough to chew on */
 			continue;
 		}

@@ -102,26 +102,6 @@ void sb_grow(struct strbuf *sb, size_t extra)
 	sb->cap = c;
 }
 
-void sb_add(struct strbuf *sb, const void *p, size_t n)
-{
-	sb_grow(sb, n);
-	memcpy(sb->buf + sb->len, p, n);
-	sb->len += n;
-	sb->buf[sb->len] = 0;
-}
-
-void sb_adds(struct strbuf *sb, const char *s)
-{
-	sb_add(sb, s, strlen(s));
-}
-
-void sb_addc(struct strbuf *sb, char c)
-{
-	sb_grow(sb, 1);
-	sb->buf[sb->len++] = c;
-	sb->buf[sb->len] = 0;
-}
-
 void sb_addf(struct strbuf *sb, const char *fmt, ...)
 {
 	va_list ap;

@@ -18,6 +18,9 @@ struct scen_cached {
 	struct scen_scenario_row row;	/* row.text owned */
 	char *text_json;		/* the text as a JSON string, quoted */
 	size_t text_json_len;
+	char *model_json;		/* row.model as a JSON string */
+	size_t model_json_len;
+	char created_iso[24];		/* row.created_at, scen_iso8601 */
 	int64_t rowid;
 	size_t bytes;
 	uint8_t ref;			/* served since the hand last passed */

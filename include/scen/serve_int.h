@@ -79,8 +79,8 @@ struct server {
 	struct scen_engine *e;	/* NULL once serving from memory */
 	double now;
 	/* input */
-	char *ibuf;
-	size_t ilen, icap;
+	char *ibuf;		/* unread input: ibuf[ioff..ilen) */
+	size_t ioff, ilen, icap;
 	int eof, skipping;
 	long lineno;
 	uint64_t seq;

@@ -60,9 +60,15 @@ static void test_texts_escaped_once(void **state)
 	struct scen_scenario_row r = row(1, 0);
 	free(r.text);
 	r.text = xstrdup("She said \"no\".\nThen\tleft.");
+	snprintf(r.model, sizeof r.model, "org/\"m\"");
+	r.created_at = 1795000000.75;
 	const struct scen_cached *e = scen_rowcache_put(&c, 1, &r);
 	assert_string_equal(e->text_json,
 			    "\"She said \\\"no\\\".\\nThen\\tleft.\"");
+	/* and the model and the time, as an answer line writes them */
+	assert_string_equal(e->model_json, "\"org/\\\"m\\\"\"");
+	assert_int_equal(e->model_json_len, strlen(e->model_json));
+	assert_string_equal(e->created_iso, "2026-11-18T11:06:40Z");
 	scen_rowcache_release(&c);
 }
 
