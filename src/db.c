@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 const char *scen_db_path(const struct scen_db *db)
@@ -228,17 +229,24 @@ enum scen_err scen_db_pool_lock(struct scen_db *db, struct scen_error *e)
 	return db->be->pool_lock(db, e);
 }
 
-/* A commit that SCEN_DB_FAIL_AFTER fails (test builds, see db.h): -1
- * (reported), else 0. */
+/* A commit that SCEN_DB_FAIL_AFTER or SCEN_DB_FAIL_FILE fails (test
+ * builds, see db.h): -1 (reported), else 0. */
 static int test_commit_fails(struct scen_db *db)
 {
-	if (db->fail_after < 0 || db->commits < db->fail_after)
+#ifdef SCEN_TEST_HOOKS
+	const char *file = getenv("SCEN_DB_FAIL_FILE");
+	int by_file = file && *file && access(file, F_OK) == 0;
+	if (!by_file && (db->fail_after < 0 || db->commits < db->fail_after))
 		return 0;
 	scen_error("%s: \"COMMIT\": attempt to write a readonly database "
-		   "(SCEN_DB_FAIL_AFTER=%ld)", db->path, db->fail_after);
+		   "(%s)", db->path, by_file ? "SCEN_DB_FAIL_FILE"
+		   : "SCEN_DB_FAIL_AFTER");
 	if (!db->trouble)
 		db->trouble = SCEN_DB_READ_ONLY;
 	return -1;
+#else
+	return 0;
+#endif
 }
 
 int scen_db_begin(struct scen_db *db)

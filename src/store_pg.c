@@ -14,8 +14,10 @@
 
 /* Advisory lock keys ("scen" and a number): the writers' turn (and the
  * migration's, which is a write), and the pool fill's. */
-#define PG_KEY_WRITE 0x7363656e0001LL
-#define PG_KEY_POOL 0x7363656e0002LL
+#define PG_KEY_WRITE "126870740664321"	/* 0x7363656e0001 */
+#define PG_KEY_POOL "126870740664322"	/* 0x7363656e0002 */
+#define PG_POOL_LOCK "SELECT pg_try_advisory_lock(" PG_KEY_POOL ")"
+#define PG_WRITE_LOCK "SELECT pg_advisory_xact_lock(" PG_KEY_WRITE ")"
 
 /* Type oids (pg_type.dat), as the server sends them. */
 enum {
@@ -538,10 +540,7 @@ static int reconnect(struct scen_db *db)
 	pc->backoff = PG_RETRY_FIRST;
 	pc->retry_at = 0;
 	if (pc->pool_locked) {
-		char sql[64];
-		snprintf(sql, sizeof sql, "SELECT pg_try_advisory_lock(%lld)",
-			 PG_KEY_POOL);
-		PGresult *res = run(db, sql);
+		PGresult *res = run(db, PG_POOL_LOCK);
 		if (!res || strcmp(PQgetvalue(res, 0, 0), "t"))
 			scen_warn("%s: the pool fill's lock was lost with the "
 				  "connection", db->path);
@@ -578,15 +577,10 @@ static int reachable(struct scen_db *db)
 static int begin_once(struct scen_db *db, enum db_tx how)
 {
 	struct pg_conn *pc = conn_of(db);
-	char sql[128];
-	if (how == DB_TX_READ)
-		snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL REPEATABLE "
-			 "READ");
-	else
-		snprintf(sql, sizeof sql, "BEGIN ISOLATION LEVEL READ COMMITTED;"
-			 " SELECT pg_advisory_xact_lock(%lld), txid_current()",
-			 PG_KEY_WRITE);
-	PGresult *res = run(db, sql);
+	PGresult *res = run(db, how == DB_TX_READ
+			    ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
+			    : "BEGIN ISOLATION LEVEL READ COMMITTED; "
+			      PG_WRITE_LOCK ", txid_current()");
 	if (!res) {
 		if (PQtransactionStatus(pc->c) != PQTRANS_IDLE)
 			PQclear(PQexec(pc->c, "ROLLBACK"));
@@ -643,9 +637,13 @@ static int commit_outcome(struct scen_db *db)
 			return -1;
 		usleep((useconds_t)(wait * 1e6));
 	}
-	char sql[64];
-	snprintf(sql, sizeof sql, "SELECT txid_status(%lld)", pc->txid);
-	PGresult *res = run(db, sql);
+	char txid[24];
+	snprintf(txid, sizeof txid, "%lld", pc->txid);
+	const char *v[1] = {txid};
+	PGresult *res = PQexecParams(pc->c, "SELECT txid_status($1)", 1, NULL,
+				     v, NULL, NULL, 0);
+	if (!res_ok(db, &res))
+		res = NULL;
 	int committed = res && !strcmp(PQgetvalue(res, 0, 0), "committed");
 	PQclear(res);
 	if (!committed)
@@ -686,10 +684,7 @@ static void pg_rollback(struct scen_db *db)
 static enum scen_err pg_pool_lock(struct scen_db *db, struct scen_error *e)
 {
 	struct pg_conn *pc = conn_of(db);
-	char sql[64];
-	snprintf(sql, sizeof sql, "SELECT pg_try_advisory_lock(%lld)",
-		 PG_KEY_POOL);
-	PGresult *res = run(db, sql);
+	PGresult *res = run(db, PG_POOL_LOCK);
 	if (!res)
 		return scen_fail(e, SCEN_ERR_IO, "%s: cannot take the pool "
 				 "fill's lock: %s", db->path, pc->msg.buf);
@@ -762,10 +757,7 @@ static int migrations(void)
  * and the second finds it made. */
 static enum scen_err migrate(struct scen_db *db, int last)
 {
-	char sql[192];
-	snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%lld)",
-		 PG_KEY_WRITE);
-	if (pg_exec(db, sql) < 0) {
+	if (pg_exec(db, "BEGIN; " PG_WRITE_LOCK) < 0) {
 		scen_error("%s: cannot migrate: %s", db->path, pg_errmsg(db));
 		return SCEN_ERR_IO;
 	}
@@ -777,12 +769,19 @@ static enum scen_err migrate(struct scen_db *db, int last)
 	int rc = 0;
 	for (; v < last && !rc; v++)
 		rc = pg_exec(db, db_pg_migrations[v]);
-	snprintf(sql, sizeof sql, "INSERT INTO scen_meta VALUES"
-		 " ('application', 'scen'), ('schema_version', '%d')"
-		 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-		 last);
-	if (!rc && pg_exec(db, sql) == 0 && pg_exec(db, "COMMIT") == 0)
+	char version[16];
+	snprintf(version, sizeof version, "%d", last);
+	const char *param[1] = {version};
+	PGresult *res = rc ? NULL : PQexecParams(conn_of(db)->c,
+		"INSERT INTO scen_meta VALUES ('application', 'scen'),"
+		" ('schema_version', $1) ON CONFLICT (key)"
+		" DO UPDATE SET value = excluded.value", 1, NULL, param, NULL,
+		NULL, 0);
+	if (!rc && res_ok(db, &res) && pg_exec(db, "COMMIT") == 0) {
+		PQclear(res);
 		return SCEN_OK;
+	}
+	PQclear(res);
 	scen_error("%s: cannot migrate: %s", db->path, pg_errmsg(db));
 	pg_rollback(db);
 	return SCEN_ERR_IO;

@@ -54,7 +54,8 @@ enum { SCEN_DB_READONLY = 1 };
  * SCEN_DB_MAX_PAGES=N caps the database at N pages (PRAGMA
  * max_page_count; never below its size), so that it fills up;
  * SCEN_DB_FAIL_AFTER=N makes every scen_db_commit after the first N fail
- * as if the database had turned read-only.
+ * as if the database had turned read-only; SCEN_DB_FAIL_FILE=F, every
+ * one while the file F exists (a test decides when).
  */
 struct scen_db *scen_db_open(const char *path, int flags,
 			     struct scen_error *err);

@@ -76,7 +76,8 @@ copy_and_compare() {
 	# the copy serves on: a new serving takes the next id
 	n=$(wc -l <to.servings | tr -d ' ')
 	copies=$((${copies:-0} + 1))	# a session of its own each time
-	req "new-$copies" "new-s$copies" male younger cold 9 |
+	# a combination of its own too: the earlier copies' is a hit now
+	req "new-$copies" "new-s$copies" male younger warm "$copies" |
 		scen-serve-stdin --db "$2" >new.out 2>new.err
 	is "$2: a new request is served fresh" "$(j 'r["tier"]' new.out)" fresh
 	is "$2: its serving takes the id after the copied ones" \

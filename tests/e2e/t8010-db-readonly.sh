@@ -83,7 +83,10 @@ design 8 p1 >in4b
 design 8 p2 >in4c
 fake_ctl '{"mode":"slow","delay_ms":8000}'
 rm -f fifo && mkfifo fifo
-SCEN_DB_FAIL_AFTER=3 scen-serve-stdin --ordered <fifo >out4b 2>err4b &
+# read-only once p1's answers are committed (a process with a job of its
+# own also commits heartbeats: turns cannot be counted)
+rm -f readonly.now
+SCEN_DB_FAIL_FILE=$T/readonly.now scen-serve-stdin --ordered <fifo >out4b 2>err4b &
 pid=$!
 exec 3>fifo
 jobs0=$(sql 'select count(*) from jobs')
@@ -91,6 +94,7 @@ req p-miss sp-miss female younger neutral 9 >&3
 wait_sql 'select count(*) from jobs' $((jobs0 + 1))
 cat in4b >&3
 wait_sql 'select count(*) from servings' 57
+touch readonly.now
 cat in4c >&3
 exec 3>&-
 wait $pid
