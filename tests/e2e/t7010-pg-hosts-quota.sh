@@ -3,26 +3,26 @@
 # folder with its own copy of the config (nothing shared but the URI), on
 # three accounts of rpm 60 that the fake provider enforces, asked 600
 # distinct combinations and 300 repeats (combinations another host or
-# another session asked) in a shuffled order, under a clock 30 times
+# another session asked) in a shuffled order, under a clock 20 times
 # faster. Every line is answered ok, the provider never says 429, each
 # combination costs exactly one call, the budget is used (>= 95 % of the
 # calls the three accounts allow while demand exceeds it) and every
 # answer is one serving in scen-export.
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$SCEN_TOP/tests/lib/pg.sh"
-export SCEN_CLOCK_SCALE=30 SCEN_CLOCK_EPOCH=$(date +%s)
+export SCEN_CLOCK_SCALE=20 SCEN_CLOCK_EPOCH=$(date +%s)
 fake_start --rpm 60
 pg_start
 
 # the config: three accounts of rpm 60, one factor of 600 levels, no
 # would-be hit turned fresh for variety (a high end of 1); a timeout of 10
-# real seconds (300 virtual): at 30 s, one real second, a loaded machine
+# real seconds (200 virtual): at 30 s, 1.5 real seconds, a loaded machine
 # may leave an answer unread that long, and the call is made again
 python3 - "$FAKE_URL" "$SCEN_PG_URI" >scen.yaml <<'PY'
 import sys
 url, uri = sys.argv[1:3]
 print("database: \"%s\"\nprovider:\n  base_url: %s\n  model: m\n"
-      "  deadline_s: 900\n  timeout_s: 300\n  max_concurrency: 16\n  accounts:"
+      "  deadline_s: 900\n  timeout_s: 200\n  max_concurrency: 16\n  accounts:"
       % (uri, url))
 for i in range(1, 4):
     print("    - {name: acct-%d, api_key_env: SCEN_TEST_KEY_%d, rpm: 60}" % (i, i))
