@@ -247,6 +247,12 @@ void serve_unwait(struct server *s, struct pend *p)
 			w = &(*w)->next_waiter;
 		if (*w)
 			*w = p->next_waiter;
+		/* another process's job no one here waits for any more: let
+		 * it go (its owner, or whoever asks next, sees it through),
+		 * rather than poll it, or take it over for no one, before
+		 * this process may end */
+		if (p->job->foreign && !p->job->waiters)
+			scen_engine_cancel(s->e, p->job, s->now);
 		p->job = NULL;
 	}
 }
