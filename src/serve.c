@@ -14,7 +14,7 @@
 
 #include "scen/serve_int.h"
 
-#define BATCH_LINES 2048	/* new requests per transaction, at most */
+#define BATCH_LINES 4096	/* new requests per transaction, at most */
 
 static volatile sig_atomic_t signals;
 
