@@ -113,6 +113,15 @@ int scen_db_usage(struct scen_db *db, const char *account, double now,
 	db_bind_double(st, 3, day_start);
 	db_bind_double(st, 4, day_seen_at);
 	db_bind_double(st, 5, tok_seen_at);
+	/* the oldest call any of the windows reads (an index range) */
+	double from = now - 3601;
+	if (day_start < from)
+		from = day_start;
+	if (day_seen_at < from)
+		from = day_seen_at;
+	if (tok_seen_at < from)
+		from = tok_seen_at;
+	db_bind_double(st, 6, from - 1);
 	int r = db_step(st);
 	memset(u, 0, sizeof *u);
 	if (r == DB_ROW) {

@@ -194,6 +194,8 @@ int scen_report_usage(struct scen_report *r, const char *account,
 	db_bind_text(st, 1, account, -1);
 	db_bind_double(st, 2, now);
 	db_bind_double(st, 3, day_start);
+	/* the oldest call the windows read (an index range) */
+	db_bind_double(st, 4, day_start < now - 3600 ? day_start : now - 3600);
 	int rc = db_step(st);
 	if (rc == DB_ROW) {
 		u->minute = (long)db_column_int64(st, 0);

@@ -345,6 +345,43 @@ int scen_db_session_load(struct scen_db *db, const char *session,
 	return 0;
 }
 
+int scen_db_sessions_load(struct scen_db *db, const char *const *names,
+			  struct scen_session **ss, size_t n)
+{
+	struct db_stmt *st = db_stmt(db, ST_SESSIONS);
+	if (!st)
+		return -1;
+	struct scen_map ix;
+	scen_map_init(&ix);
+	struct strbuf *sb = &db->sb;
+	sb_reset(sb);
+	sb_addc(sb, '[');
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]);
+		*scen_map_put(&ix, names[i], len, NULL) = i;
+		if (i)
+			sb_addc(sb, ',');
+		sb_add_json_str(sb, names[i], len);
+	}
+	sb_addc(sb, ']');
+	db_bind_text(st, 1, sb->buf, (int)sb->len);
+	int r;
+	while ((r = db_step(st)) == DB_ROW) {
+		const char *name = db_column_text(st, 0);
+		uint64_t *i = name ? scen_map_get(&ix, name, strlen(name))
+				   : NULL;
+		if (i)
+			scen_session_add(ss[*i], db_column_int64(st, 1));
+	}
+	db_reset(st);
+	scen_map_release(&ix);
+	if (r != DB_DONE)
+		return db_fail(db, "reading sessions");
+	for (size_t i = 0; i < n; i++)
+		ss[i]->loaded = 1;
+	return 0;
+}
+
 int scen_db_insert_scenario(struct scen_db *db, struct scen_scenario *s)
 {
 	const struct scen_request *rq = s->rq;

@@ -150,17 +150,19 @@ const char *const db_read_as_last[] = {
 
 const char *const db_stmt_sql[ST_COUNT] = {
 	[ST_COUNTER] = "INSERT INTO counters(hour, name, n) VALUES (?1, ?2, ?3)"
-		" ON CONFLICT(hour, name) DO UPDATE SET n = n + excluded.n",
+		" ON CONFLICT(hour, name) DO UPDATE"
+		" SET n = counters.n + excluded.n",
 	[ST_EVENT] = "INSERT INTO events(at, kind, account, detail)"
 		" VALUES (?1, ?2, ?3, ?4)",
-	[ST_TEMPLATE] = "INSERT OR IGNORE INTO templates(version, experiment,"
+	[ST_TEMPLATE] = "INSERT INTO templates(version, experiment,"
 		" template, system, prompt, model, temperature, max_tokens,"
 		" validate, factors, position, registered_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+		" ON CONFLICT DO NOTHING",
 	/* NULL: any experiment, any template */
 	[ST_TEMPLATE_KNOWN] = "SELECT EXISTS (SELECT 1 FROM templates"
-		" WHERE (?1 IS NULL OR experiment = ?1)"
-		" AND (?2 IS NULL OR template = ?2))",
+		" WHERE (CAST(?1 AS TEXT) IS NULL OR experiment = ?1)"
+		" AND (CAST(?2 AS TEXT) IS NULL OR template = ?2))",
 	[ST_MAX_SCN] = "SELECT coalesce(max(id), 0) FROM scenarios",
 	[ST_MAX_SERVING] = "SELECT coalesce(max(id), 0) FROM servings",
 	[ST_LOAD] = "SELECT id, key, factors, position, serves, origin,"
@@ -172,6 +174,9 @@ const char *const db_stmt_sql[ST_COUNT] = {
 	[ST_NEW_SERVINGS] = "SELECT id, session, scenario FROM servings"
 		" WHERE id > ?1 ORDER BY id",
 	[ST_SESSION] = "SELECT scenario FROM servings WHERE session = ?1",
+	/* ?1: a JSON array of sessions */
+	[ST_SESSIONS] = "SELECT session, scenario FROM servings"
+		" WHERE session IN (SELECT value FROM json_each(?1))",
 	[ST_INSERT_SCN] = "INSERT INTO scenarios(sid, experiment, template,"
 		" version, key, factors, position, text, model, account,"
 		" prompt_hash, origin, finish_reason, prompt_tokens,"
@@ -188,7 +193,8 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		" forced_fresh) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
 		" ?10, ?11, ?12, ?13, ?14)",
 	[ST_SERVED] = "UPDATE scenarios SET serves = serves + ?2 WHERE id = ?1",
-	[ST_ACCT_INIT] = "INSERT OR IGNORE INTO accounts(name) VALUES (?1)",
+	[ST_ACCT_INIT] = "INSERT INTO accounts(name) VALUES (?1)"
+		" ON CONFLICT DO NOTHING",
 	[ST_ACCT_GET] = "SELECT " SCEN_DB_ACCOUNT_COLUMNS
 		" FROM accounts WHERE name = ?1",
 	[ST_ACCT_PUT] = "UPDATE accounts SET cooldown_until = ?2,"
@@ -210,8 +216,7 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		" min(at) FILTER (WHERE at >= ?3),"
 		" count(*) FILTER (WHERE at > ?4),"
 		" coalesce(sum(tokens) FILTER (WHERE at > ?5), 0)"
-		" FROM calls WHERE account = ?1 AND status <> 429"
-		" AND at > min(?2 - 3601, ?3, ?4, ?5) - 1",
+		" FROM calls WHERE account = ?1 AND status <> 429 AND at > ?6",
 	[ST_CALL_RESERVE] = "INSERT INTO calls(account, at, tokens, job)"
 		" VALUES (?1, ?2, ?3, ?4) RETURNING id",
 	[ST_JOB_INSERT] = "INSERT INTO jobs(jid, state, session, request_id,"
@@ -225,7 +230,7 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		" finished_at = CASE WHEN ?2 IN ('done', 'failed', 'cancelled')"
 		"  THEN ?3 ELSE finished_at END,"
 		" account = coalesce(?4, account),"
-		" attempts = max(attempts, ?5),"
+		" attempts = CASE WHEN attempts > ?5 THEN attempts ELSE ?5 END,"
 		" error = coalesce(?6, error),"
 		" scenario = coalesce(?7, scenario) WHERE id = ?1",
 	[ST_JOB_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE jid = ?1",
@@ -249,7 +254,8 @@ const char *const db_stmt_sql[ST_COUNT] = {
 	[ST_OWNERS_PRUNE] = "DELETE FROM owners WHERE seen_at < ?1",
 	/* a settled call counts from when its answer came: the provider
 	 * counted it on arrival, which was no later */
-	[ST_CALL_SETTLE] = "UPDATE calls SET status = ?2, at = max(at, ?4),"
+	[ST_CALL_SETTLE] = "UPDATE calls SET status = ?2,"
+		" at = CASE WHEN at > ?4 THEN at ELSE ?4 END,"
 		" tokens = CASE WHEN ?3 < 0 THEN tokens ELSE ?3 END WHERE id = ?1",
 	[ST_SCN_BY_SID] = "SELECT id FROM scenarios WHERE sid = ?1",
 	/* a row when the uid is new */
@@ -279,7 +285,7 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		" count(*) FILTER (WHERE status = 429 AND at >= ?3),"
 		" coalesce(sum(tokens) FILTER (WHERE status <> 429"
 		"  AND at > ?2 - 60), 0)"
-		" FROM calls WHERE account = ?1 AND at >= min(?2 - 3600, ?3)",
+		" FROM calls WHERE account = ?1 AND at >= ?4",
 	/* the pool rows only, through scenarios_created: likelihood() tells
 	 * the planner that few rows are pool rows (with ANALYZE statistics
 	 * it assumes half, and scans every scenario); the group keys are
@@ -316,7 +322,8 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 
 	/* ---- scen-pool-fill's plan (db_pool.c) ---- */
-	[PS_ENTRIES] = "SELECT key, sum(created_at >= ?2), sum(created_at < ?2)"
+	[PS_ENTRIES] = "SELECT key, count(*) FILTER (WHERE created_at >= ?2),"
+		" count(*) FILTER (WHERE created_at < ?2)"
 		" FROM scenarios WHERE version = ?1 AND origin = 'pool'"
 		" AND serves = 0 AND quarantined = 0 GROUP BY key",
 	[PS_OPEN_JOBS] = "SELECT key, count(*) FROM jobs"
@@ -333,7 +340,7 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		" SELECT factors, position, count(*) AS n FROM jobs"
 		"  WHERE created_at >= ?3 AND experiment = ?1 AND template = ?2"
 		"  AND origin = 'fresh' AND session IS NOT NULL"
-		"  GROUP BY factors, position)"
+		"  GROUP BY factors, position) AS d"
 		" GROUP BY factors, position",
 
 	/* ---- scen-cache-stats --verify (db_report.c): each selects its
@@ -366,11 +373,11 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		"SELECT 'answer.ok ' || o || ', tiers ' || t FROM (SELECT"
 		" coalesce(sum(n) FILTER (WHERE name = 'answer.ok'), 0) AS o,"
 		" coalesce(sum(n) FILTER (WHERE name LIKE 'tier.%'), 0) AS t"
-		" FROM counters) WHERE o <> t",
+		" FROM counters) AS c WHERE o <> t",
 	[CK_TEMPLATE_VERSIONS] =
 		"SELECT tbl || ' of version ' || version || ' have no template row'"
 		" FROM (SELECT DISTINCT 'servings' AS tbl, version FROM servings"
-		"  UNION SELECT DISTINCT 'scenarios', version FROM scenarios)"
+		"  UNION SELECT DISTINCT 'scenarios', version FROM scenarios) AS u"
 		" WHERE version NOT IN (SELECT version FROM templates)",
 	[CK_SAME_EXPERIMENT] =
 		"SELECT 'serving ' || v.id || ' (' || v.experiment || '/'"

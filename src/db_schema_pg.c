@@ -126,61 +126,16 @@ const char *const db_pg_migrations[] = {
 	NULL
 };
 
-/* Where PostgreSQL reads SQLite's text differently: INSERT OR IGNORE is
- * ON CONFLICT DO NOTHING; the scalar max and min are greatest and least;
- * a parameter whose type nothing tells (only compared with NULL) is cast;
- * an unqualified column in DO UPDATE would be ambiguous with excluded's;
- * a subquery in FROM needs a name; a boolean is summed as an integer;
- * columns have types; SQLite's planner hints and pragmas have no
- * counterpart (PostgreSQL always enforces foreign keys, and checks its
- * pages as it reads them). */
+/* Where PostgreSQL reads SQLite's text differently (db_schema.c's texts
+ * are written in what both read: ON CONFLICT, CASE rather than the scalar
+ * max and min, CAST, aggregates with FILTER, named subqueries): columns
+ * of a temporary table have types; SQLite's planner hints, sequences and
+ * pragmas have no counterpart (PostgreSQL always enforces foreign keys,
+ * and checks its pages as it reads them). */
 const char *const db_pg_stmt_sql[ST_COUNT] = {
-	[ST_COUNTER] = "INSERT INTO counters(hour, name, n) VALUES (?1, ?2, ?3)"
-		" ON CONFLICT(hour, name) DO UPDATE"
-		" SET n = counters.n + excluded.n",
-	[ST_TEMPLATE] = "INSERT INTO templates(version, experiment,"
-		" template, system, prompt, model, temperature, max_tokens,"
-		" validate, factors, position, registered_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-		" ON CONFLICT DO NOTHING",
-	[ST_TEMPLATE_KNOWN] = "SELECT EXISTS (SELECT 1 FROM templates"
-		" WHERE (?1::text IS NULL OR experiment = ?1)"
-		" AND (?2::text IS NULL OR template = ?2))",
-	[ST_ACCT_INIT] = "INSERT INTO accounts(name) VALUES (?1)"
-		" ON CONFLICT DO NOTHING",
-	[ST_USAGE] = "SELECT count(*) FILTER (WHERE at > ?2 - 60.25),"
-		" count(*) FILTER (WHERE at > ?2 - 3600.25),"
-		" count(*) FILTER (WHERE at >= ?3),"
-		" coalesce(sum(tokens) FILTER (WHERE at > ?2 - 60.25), 0),"
-		" min(at) FILTER (WHERE at > ?2 - 60.25),"
-		" min(at) FILTER (WHERE at > ?2 - 3600.25),"
-		" min(at) FILTER (WHERE at >= ?3),"
-		" count(*) FILTER (WHERE at > ?4),"
-		" coalesce(sum(tokens) FILTER (WHERE at > ?5), 0)"
-		" FROM calls WHERE account = ?1 AND status <> 429"
-		" AND at > least(?2 - 3601, ?3, ?4, ?5) - 1",
-	[ST_JOB_UPDATE] = "UPDATE jobs SET"
-		" state = CASE WHEN state = 'cancelled' THEN state ELSE ?2 END,"
-		" started_at = CASE WHEN ?2 = 'running'"
-		"  THEN coalesce(started_at, ?3) ELSE started_at END,"
-		" finished_at = CASE WHEN ?2 IN ('done', 'failed', 'cancelled')"
-		"  THEN ?3 ELSE finished_at END,"
-		" account = coalesce(?4, account),"
-		" attempts = greatest(attempts, ?5),"
-		" error = coalesce(?6, error),"
-		" scenario = coalesce(?7, scenario) WHERE id = ?1",
-	[ST_CALL_SETTLE] = "UPDATE calls SET status = ?2,"
-		" at = greatest(at, ?4),"
-		" tokens = CASE WHEN ?3 < 0 THEN tokens ELSE ?3 END WHERE id = ?1",
-
-	[RS_USAGE] = "SELECT"
-		" count(*) FILTER (WHERE status <> 429 AND at > ?2 - 60),"
-		" count(*) FILTER (WHERE status <> 429 AND at > ?2 - 3600),"
-		" count(*) FILTER (WHERE status <> 429 AND at >= ?3),"
-		" count(*) FILTER (WHERE status = 429 AND at >= ?3),"
-		" coalesce(sum(tokens) FILTER (WHERE status <> 429"
-		"  AND at > ?2 - 60), 0)"
-		" FROM calls WHERE account = ?1 AND at >= least(?2 - 3600, ?3)",
+	[ST_SESSIONS] = "SELECT session, scenario FROM servings"
+		" WHERE session = ANY (ARRAY(SELECT"
+		" json_array_elements_text(CAST(?1 AS json))))",
 	[RS_POOL] = "SELECT version, experiment, template,"
 		" count(*) FILTER (WHERE created_at >= ?1),"
 		" count(*) FILTER (WHERE created_at < ?1),"
@@ -199,33 +154,9 @@ const char *const db_pg_stmt_sql[ST_COUNT] = {
 		"DELETE FROM pg_temp.scen_version_use",
 	[RS_USE_INSERT] = "INSERT INTO pg_temp.scen_version_use"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[PS_ENTRIES] = "SELECT key, sum((created_at >= ?2)::int),"
-		" sum((created_at < ?2)::int)"
-		" FROM scenarios WHERE version = ?1 AND origin = 'pool'"
-		" AND serves = 0 AND quarantined = 0 GROUP BY key",
-	[PS_DEMAND] = "SELECT factors, position, sum(n) FROM ("
-		" SELECT factors, position, count(*) AS n FROM servings"
-		"  WHERE served_at >= ?3 AND experiment = ?1 AND template = ?2"
-		"  AND tier <> 'fresh' GROUP BY factors, position"
-		" UNION ALL"
-		" SELECT factors, position, count(*) AS n FROM jobs"
-		"  WHERE created_at >= ?3 AND experiment = ?1 AND template = ?2"
-		"  AND origin = 'fresh' AND session IS NOT NULL"
-		"  GROUP BY factors, position) AS d"
-		" GROUP BY factors, position",
 	/* a copied study's identities go on after its ids (scen-db-copy) */
 	[ST_COPY_SEQUENCE] = "SELECT setval(pg_get_serial_sequence(?1, 'id'),"
 		" ?2, false)",
 	[CK_INTEGRITY] = "SELECT '' WHERE false",
 	[CK_FOREIGN_KEYS] = "SELECT '' WHERE false",
-	[CK_ANSWER_COUNTERS] =
-		"SELECT 'answer.ok ' || o || ', tiers ' || t FROM (SELECT"
-		" coalesce(sum(n) FILTER (WHERE name = 'answer.ok'), 0) AS o,"
-		" coalesce(sum(n) FILTER (WHERE name LIKE 'tier.%'), 0) AS t"
-		" FROM counters) AS c WHERE o <> t",
-	[CK_TEMPLATE_VERSIONS] =
-		"SELECT tbl || ' of version ' || version || ' have no template row'"
-		" FROM (SELECT DISTINCT 'servings' AS tbl, version FROM servings"
-		"  UNION SELECT DISTINCT 'scenarios', version FROM scenarios) AS u"
-		" WHERE version NOT IN (SELECT version FROM templates)",
 };

@@ -307,7 +307,9 @@ int scen_index_add_to_cell(struct scen_index *ix, const uint8_t *key,
 	return 1;
 }
 
-void scen_index_served(struct scen_index *ix, int64_t rowid)
+/* One more serving of rowid's scenario, or (spend) no more at all: it
+ * moves to the list of its new count. */
+static void relist(struct scen_index *ix, int64_t rowid, int spend)
 {
 	int64_t v = scn_of(ix, rowid);
 	if (v < 0)
@@ -315,7 +317,7 @@ void scen_index_served(struct scen_index *ix, int64_t rowid)
 	uint32_t si = (uint32_t)v;
 	struct scn *s = &ix->scns[si];
 	uint32_t from = list_of(ix, s);
-	s->serves++;
+	s->serves = spend ? ix->max_serves : s->serves + 1;
 	s->pool = 0;
 	uint32_t to = list_of(ix, s);
 	if (from != to) {
@@ -324,21 +326,14 @@ void scen_index_served(struct scen_index *ix, int64_t rowid)
 	}
 }
 
+void scen_index_served(struct scen_index *ix, int64_t rowid)
+{
+	relist(ix, rowid, 0);
+}
+
 void scen_index_forget(struct scen_index *ix, int64_t rowid)
 {
-	int64_t v = scn_of(ix, rowid);
-	if (v < 0)
-		return;
-	uint32_t si = (uint32_t)v;
-	struct scn *s = &ix->scns[si];
-	uint32_t from = list_of(ix, s);
-	s->pool = 0;
-	s->serves = ix->max_serves;	/* spent: never picked */
-	uint32_t to = list_of(ix, s);
-	if (from != to) {
-		list_remove(ix, si, from);
-		list_push(ix, si, to);
-	}
+	relist(ix, rowid, 1);	/* spent: never picked */
 }
 
 int scen_index_servable(const struct scen_index *ix, int64_t rowid)

@@ -386,6 +386,9 @@ static void server_release(struct server *s)
 	for (size_t i = 0; i < s->nslots; i++)
 		free(s->slots[i].line);
 	free(s->slots);
+	free(s->taken);
+	free(s->load_names);
+	free(s->load_ss);
 	scen_engine_free(s->e);
 	scen_quota_free(s->q);
 	scen_index_free(s->ix);

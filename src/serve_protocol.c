@@ -212,16 +212,6 @@ static struct pend *new_pend(struct server *s)
 	return p;
 }
 
-/* p's line is bad: answered with an error (err_msg owned). */
-static void bad_line(struct server *s, struct pend *p, const char *code,
-		     char *msg)
-{
-	p->kind = PEND_BAD;
-	p->err_code = code;
-	p->err_msg = msg;
-	serve_answer_error(s, p, p->err_code, p->err_msg);
-}
-
 /* Starts answering p, its line read. */
 static void start(struct server *s, struct pend *p)
 {
@@ -265,10 +255,63 @@ static void take_line(struct server *s, const char *line, size_t len)
 			       &err) < 0) {
 		scen_debug("%s:%ld: %s: %s", s->o->in_name, s->lineno,
 			   err.code, err.message);
-		bad_line(s, p, err.code, xstrdup(err.message));
-		return;
+		p->kind = PEND_BAD;
+		p->err_code = err.code;
+		p->err_msg = xstrdup(err.message);
 	}
-	start(s, p);
+	XGROW(s->taken, s->ntaken + 1, s->captaken);
+	s->taken[s->ntaken++] = p;
+}
+
+/* The sessions of the lines taken that are not yet known: read in one
+ * query, not one a request (a round trip each on a server). */
+static void load_sessions(struct server *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->ntaken; i++) {
+		struct pend *p = s->taken[i];
+		if (p->kind == PEND_BAD || p->rq.op != SCEN_OP_GET ||
+		    !p->rq.session)
+			continue;
+		struct scen_session *ss = scen_index_session(s->ix,
+							     p->rq.session);
+		if (ss->loaded)
+			continue;
+		ss->loaded = -1;	/* asked once */
+		if (n == s->capload) {
+			s->capload = s->capload ? 2 * s->capload : 64;
+			s->load_names = xrealloc(s->load_names, s->capload *
+						 sizeof *s->load_names);
+			s->load_ss = xrealloc(s->load_ss, s->capload *
+					      sizeof *s->load_ss);
+		}
+		s->load_names[n] = p->rq.session;
+		s->load_ss[n++] = ss;
+	}
+	if (n && scen_db_sessions_load(s->db, s->load_names, s->load_ss, n) <
+		     0) {
+		for (size_t i = 0; i < n; i++)
+			s->load_ss[i]->loaded = 0;
+		if (!s->degraded)
+			s->failed = SCEN_ERR_IO;
+	}
+}
+
+/* Answers the lines taken, in their order; once the turn failed, the
+ * rest wait to be answered again (see enter_degraded in serve.c). */
+static void start_taken(struct server *s)
+{
+	load_sessions(s);
+	for (size_t i = 0; i < s->ntaken; i++) {
+		struct pend *p = s->taken[i];
+		if (p->kind == PEND_BAD)
+			serve_answer_error(s, p, p->err_code, p->err_msg);
+		else if (s->failed)
+			serve_push_redo(s, p);
+		else
+			start(s, p);
+	}
+	s->ntaken = 0;
 }
 
 static void too_long(struct server *s)
@@ -276,16 +319,19 @@ static void too_long(struct server *s)
 	s->lineno++;
 	struct pend *p = new_pend(s);
 	p->rq.lineno = s->lineno;	/* no id: its line number says which */
-	bad_line(s, p, "line_too_long",
-		 xasprintf("line %ld is longer than %d bytes", s->lineno,
-			   SCEN_MAX_LINE));
+	p->kind = PEND_BAD;
+	p->err_code = "line_too_long";
+	p->err_msg = xasprintf("line %ld is longer than %d bytes", s->lineno,
+			       SCEN_MAX_LINE);
+	XGROW(s->taken, s->ntaken + 1, s->captaken);
+	s->taken[s->ntaken++] = p;
 }
 
 int serve_take_lines(struct server *s, int max)
 {
 	size_t start = s->ioff;
 	int n = 0, partial = 0;
-	while (n < max && !s->failed) {
+	while (n < max) {
 		char *nl = memchr(s->ibuf + start, '\n', s->ilen - start);
 		if (!nl) {
 			partial = 1;
@@ -320,6 +366,7 @@ int serve_take_lines(struct server *s, int max)
 	}
 	s->ioff = rest ? start : 0;
 	s->ilen = rest ? s->ilen : 0;
+	start_taken(s);
 	return n;
 }
 

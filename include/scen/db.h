@@ -132,6 +132,10 @@ int scen_db_catch_up(struct scen_db *db, const struct scen_config *cfg,
 /* Loads what the session was served, once. */
 int scen_db_session_load(struct scen_db *db, const char *session,
 			 struct scen_session *s);
+/* The same for n sessions at once (names distinct), in one query: each
+ * ss[i] gets what names[i] was served and is marked loaded. */
+int scen_db_sessions_load(struct scen_db *db, const char *const *names,
+			  struct scen_session **ss, size_t n);
 
 struct scen_scenario {
 	int64_t rowid;		/* set by insert */

@@ -106,6 +106,13 @@ struct server {
 	/* requests answered this turn (freed once recorded), and those to
 	 * answer again (a turn that could not be recorded) */
 	struct pend *done, *redo;
+	/* lines taken this turn, parsed, to start once their sessions are
+	 * read (serve_take_lines), and those sessions */
+	struct pend **taken;
+	size_t ntaken, captaken;
+	const char **load_names;
+	struct scen_session **load_ss;
+	size_t capload;
 	/* scenarios that could not be read back sound: never served */
 	struct scen_session bad, excl;
 	/* when the database cannot be written (see enter_degraded) */
