@@ -74,9 +74,15 @@ int db_next(struct db_stmt *st)
 
 int db_run(struct scen_db *db, struct db_stmt *st)
 {
-	int rc = db_next(st);
-	db_reset(st);
-	return rc < 0 ? -1 : 0;
+	if (!db->be->run) {
+		int rc = db_next(st);
+		db_reset(st);
+		return rc < 0 ? -1 : 0;
+	}
+	if (db->be->run(st) < 0)
+		return scen_error("%s: \"%.80s\": %s", db->path, st->sql,
+				  db_errmsg(db));
+	return 0;
 }
 
 int db_exec(struct scen_db *db, const char *sql)

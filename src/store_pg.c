@@ -33,6 +33,9 @@ enum {
 /* A COMMIT whose answer was lost: reconnect for this long, from 0.1 s
  * between tries, doubling. */
 #define PG_COMMIT_PATIENCE 30.0
+/* Statements queued in a write transaction (pg_run) are sent and their
+ * results read at the latest when this many are waiting. */
+#define PG_QUEUE_MAX 4096
 
 struct pg_stmt;
 
@@ -46,6 +49,10 @@ struct pg_conn {
 	double retry_at, backoff;	/* reconnecting (monotonic clock) */
 	long long txid;		/* of the open write transaction, or 0 */
 	int pool_locked;
+	/* the statements pg_run queued (in pipeline mode), by their SQL
+	 * text (a queued statement is not finalized before settle) */
+	const char **queued;
+	size_t nqueued, capqueued;
 };
 
 /* A column's bytea, decoded for the current row. */
@@ -158,10 +165,81 @@ static int res_ok(struct scen_db *db, PGresult **res)
 	return 0;
 }
 
+/* Reads what the queued statements answered, up to the pipeline's sync,
+ * keeping the last one's result in *last when last is not NULL: 0, or -1
+ * when one failed (the first failure noted, errmsg naming it when it is
+ * not the last) or the connection broke. */
+static int drain(struct scen_db *db, PGresult **last)
+{
+	struct pg_conn *pc = conn_of(db);
+	size_t k = 0;
+	int rc = 0, nulls = 0;
+	for (;;) {
+		PGresult *res = PQgetResult(pc->c);
+		if (!res) {
+			/* one NULL ends each statement's results; two: nothing
+			 * more will come (the connection is lost) */
+			if (++nulls > 1 || PQstatus(pc->c) == CONNECTION_BAD)
+				break;
+			continue;
+		}
+		nulls = 0;
+		ExecStatusType s = PQresultStatus(res);
+		if (s == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			return rc;
+		}
+		int keep = last && k + 1 == pc->nqueued;
+		if (s != PGRES_PIPELINE_ABORTED && !res_ok(db, &res) && !rc) {
+			if (!keep)
+				sb_addf(&pc->msg, " (in \"%.60s\", run before)",
+					k < pc->nqueued ? pc->queued[k] : "?");
+			rc = -1;
+		}
+		k++;
+		if (keep && res && !rc)
+			*last = res;
+		else
+			PQclear(res);
+	}
+	if (!rc)
+		note_failure(db, NULL);
+	return -1;
+}
+
+/* Sends the statements queued (pg_run, and a step after them) and reads
+ * their results, leaving pipeline mode; the last one's result in *last
+ * when last is not NULL. 0, or -1 (noted) when one failed or the
+ * connection did. Every synchronous call first settles. */
+static int settle_keep(struct scen_db *db, PGresult **last)
+{
+	struct pg_conn *pc = conn_of(db);
+	if (PQpipelineStatus(pc->c) == PQ_PIPELINE_OFF)
+		return 0;
+	int rc = -1;
+	if (PQpipelineSync(pc->c) == 1)
+		rc = drain(db, last);
+	else
+		note_failure(db, NULL);
+	pc->nqueued = 0;
+	if (!PQexitPipelineMode(pc->c) && !rc) {
+		note_failure(db, NULL);
+		rc = -1;
+	}
+	return rc;
+}
+
+static int settle(struct scen_db *db)
+{
+	return settle_keep(db, NULL);
+}
+
 /* Runs sql (no parameters, maybe several statements): the last result,
  * or NULL (noted). */
 static PGresult *run(struct scen_db *db, const char *sql)
 {
+	if (settle(db) < 0)
+		return NULL;
 	PGresult *res = PQexec(conn_of(db)->c, sql);
 	return res_ok(db, &res) ? res : NULL;
 }
@@ -253,6 +331,9 @@ static void pg_finalize(struct db_stmt *s)
 {
 	struct pg_stmt *st = (struct pg_stmt *)s;
 	struct pg_conn *pc = conn_of(s->db);
+	/* its SQL text is named in the queue; an error there aborts the
+	 * transaction, which the commit then tells */
+	settle(s->db);
 	clear_result(st);
 	if (st->persistent) {
 		*st->pprev = st->next;
@@ -353,6 +434,8 @@ static int ensure_prepared(struct pg_stmt *st)
 	}
 	if (same)
 		return 0;
+	if (settle(db) < 0)
+		return -1;
 	if (st->prepared) {
 		char sql[48];
 		snprintf(sql, sizeof sql, "DEALLOCATE %s", st->name);
@@ -369,13 +452,43 @@ static int ensure_prepared(struct pg_stmt *st)
 	return 0;
 }
 
+/* Sends st in pipeline mode (entering it), its SQL text noted for
+ * messages: 0, or -1 (noted). */
+static int send_queued(struct pg_stmt *st)
+{
+	struct scen_db *db = st->base.db;
+	struct pg_conn *pc = conn_of(db);
+	if (PQpipelineStatus(pc->c) == PQ_PIPELINE_OFF &&
+	    !PQenterPipelineMode(pc->c)) {
+		note_failure(db, NULL);
+		return -1;
+	}
+	int sent = st->persistent
+		? PQsendQueryPrepared(pc->c, st->name, st->nparams, st->values,
+				      st->lengths, st->formats, 0)
+		: PQsendQueryParams(pc->c, st->sql, st->nparams, st->types,
+				    st->values, st->lengths, st->formats, 0);
+	if (!sent) {
+		note_failure(db, NULL);
+		return -1;
+	}
+	XGROW(pc->queued, pc->nqueued + 1, pc->capqueued);
+	pc->queued[pc->nqueued++] = st->sql;
+	return 0;
+}
+
+/* Runs st, keeping its rows. After statements queued (pg_run) it goes
+ * with them: one round trip for all. */
 static int execute(struct pg_stmt *st)
 {
 	struct scen_db *db = st->base.db;
 	PGconn *c = conn_of(db)->c;
-	if (st->persistent) {
-		if (ensure_prepared(st) < 0)
+	if (st->persistent && ensure_prepared(st) < 0)
+		return -1;
+	if (PQpipelineStatus(c) != PQ_PIPELINE_OFF) {
+		if (send_queued(st) < 0 || settle_keep(db, &st->res) < 0)
 			return -1;
+	} else if (st->persistent) {
 		st->res = PQexecPrepared(c, st->name, st->nparams, st->values,
 					 st->lengths, st->formats, 0);
 	} else {
@@ -416,6 +529,25 @@ static int pg_step(struct db_stmt *s)
 static void pg_reset(struct db_stmt *s)
 {
 	clear_result((struct pg_stmt *)s);
+}
+
+/* Queues st for its answer to be read later (settle), in a write
+ * transaction; elsewhere (no transaction to fail, or a read) it runs at
+ * once. See struct db_backend. */
+static int pg_run(struct db_stmt *s)
+{
+	struct pg_stmt *st = (struct pg_stmt *)s;
+	struct scen_db *db = s->db;
+	struct pg_conn *pc = conn_of(db);
+	if (!pc->txid || PQstatus(pc->c) != CONNECTION_OK) {
+		int rc = pg_step(s);
+		pg_reset(s);
+		return rc < 0 ? -1 : 0;
+	}
+	if ((pc->nqueued >= PG_QUEUE_MAX && settle(db) < 0) ||
+	    (st->persistent && ensure_prepared(st) < 0))
+		return -1;
+	return send_queued(st);
 }
 
 static int pg_column_count(struct db_stmt *s)
@@ -537,6 +669,7 @@ static int reconnect(struct scen_db *db)
 		clear_result(st);
 		st->prepared = 0;
 	}
+	pc->nqueued = 0;	/* the reset left pipeline mode */
 	pc->backoff = PG_RETRY_FIRST;
 	pc->retry_at = 0;
 	if (pc->pool_locked) {
@@ -655,6 +788,12 @@ static int commit_outcome(struct scen_db *db)
 static int pg_commit(struct scen_db *db)
 {
 	struct pg_conn *pc = conn_of(db);
+	/* a queued statement that failed, or a connection lost before the
+	 * COMMIT was sent: not committed, nothing to ask the server */
+	if (settle(db) < 0) {
+		pc->txid = 0;
+		return -1;
+	}
 	PGresult *res = PQexec(pc->c, "COMMIT");
 	int ok = res_ok(db, &res);
 	/* a transaction that an error aborted answers COMMIT with ROLLBACK */
@@ -674,6 +813,7 @@ static void pg_rollback(struct scen_db *db)
 {
 	struct pg_conn *pc = conn_of(db);
 	pc->txid = 0;
+	settle(db);	/* what failed in the queue, noted: the turn's why */
 	if (PQstatus(pc->c) == CONNECTION_OK &&
 	    PQtransactionStatus(pc->c) != PQTRANS_IDLE)
 		PQclear(PQexec(pc->c, "ROLLBACK"));
@@ -853,6 +993,7 @@ static void pg_close(struct scen_db *db)
 	while (pc->stmts)
 		pg_finalize(&pc->stmts->base);
 	PQfinish(pc->c);
+	free(pc->queued);
 	sb_release(&pc->msg);
 	free(pc->password);
 	free(pc);
@@ -884,6 +1025,7 @@ const struct db_backend db_pg = {
 	.bind_null = pg_bind_null,
 	.step = pg_step,
 	.reset = pg_reset,
+	.run = pg_run,
 	.column_count = pg_column_count,
 	.column_type = pg_column_type,
 	.column_int64 = pg_column_int64,

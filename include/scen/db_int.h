@@ -161,6 +161,18 @@ struct db_backend {
 	void (*bind_null)(struct db_stmt *st, int i);
 	int (*step)(struct db_stmt *st);
 	void (*reset)(struct db_stmt *st);
+	/* Optional (NULL: db_run steps and resets): runs st, its rows not
+	 * wanted, and leaves it reset; 0 or -1 (errmsg tells). PostgreSQL
+	 * queues it inside a write transaction (libpq's pipeline mode: no
+	 * round trip of its own) and returns 0 at once; the queue is sent
+	 * and its results read before anything that needs an answer (a
+	 * step, exec, begin, commit, rollback, finalize). A queued
+	 * statement's error therefore surfaces there: that step or commit
+	 * fails with it (errmsg names the queued statement; db->trouble
+	 * noted as for a step), and the transaction, aborted on the server,
+	 * can only be rolled back: nothing it wrote is kept, as when the
+	 * statement fails at once. */
+	int (*run)(struct db_stmt *st);
 	int (*column_count)(struct db_stmt *st);
 	enum db_type (*column_type)(struct db_stmt *st, int i);
 	int64_t (*column_int64)(struct db_stmt *st, int i);
@@ -313,7 +325,10 @@ struct db_stmt *db_stmt(struct scen_db *db, enum stmt_id id);
 struct db_stmt *db_prepare(struct scen_db *db, const char *sql);
 /* Steps a statement that returns no rows (or ignores them) and resets it;
  * 0, or -1 reporting the failing statement (and noting why a write
- * failed: scen_db_write_trouble). */
+ * failed: scen_db_write_trouble). Through the backend's run when it has
+ * one: on PostgreSQL, inside a write transaction, an error then
+ * surfaces at the next step or at the commit instead, which fails (see
+ * struct db_backend), so a turn is still all written or not at all. */
 int db_run(struct scen_db *db, struct db_stmt *st);
 /* Steps st (reporting an error): DB_ROW, DB_DONE or -1. */
 int db_next(struct db_stmt *st);
