@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fake-provider-selftest.sh - checks tests/lib/fake-provider.py with curl + jq.
 # Starts two fakes on free ports: A (no limits) for answers, faults and stats,
-# B (rpm/rpd/tpm limits, SCEN_CLOCK_SCALE=60) for the rate limits. Takes ~3 s.
+# B (rpm/rpd/tpm limits, SCEN_CLOCK_SCALE=60) for the rate limits, C (rpm/rpd 2,
+# SCEN_CLOCK_SCALE=100) for the Batch API. Takes ~5 s.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 FAKE="$HERE/fake-provider.py"
@@ -15,6 +16,8 @@ bad() { FAIL=$((FAIL + 1)); echo "FAIL: $*" >&2; }
 check() { local d=$1; shift; if "$@"; then ok; else bad "$d"; fi; }
 # jqt DESC FILTER: the jq filter must yield true on the last body
 jqt() { if jq -e "$2" "$T/body" >/dev/null 2>&1; then ok; else bad "$1 [$2] body: $(head -c 300 "$T/body")"; fi; }
+# jqs FILTER FILE: the jq filter must yield true on the file's JSON lines (slurped)
+jqs() { jq -se "$1" "$2" >/dev/null 2>&1; }
 hdr() { tr -d '\r' < "$T/hdr" | awk -v h="$1" 'tolower($1) == tolower(h) ":" { print $2 }' | tail -1; }
 
 start() {  # start NAME ENV... -- ARGS...: runs a fake in the background
@@ -173,6 +176,175 @@ check "tpm remaining 0" test "$(hdr x-ratelimit-remaining-tokens)" = 0
 call "$B" k1 "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"$big$big\"}]}"
 check "prompt > tpm: 413" test "$CODE" = 413
 
-for n in A B; do check "no output from fake $n" test ! -s "$T/$n.err"; [ -s "$T/$n.err" ] && cat "$T/$n.err" >&2; done
+# --- Batch API on C (virtual time x100)
+# bcall KEY METHOD PATH [curl args]: a Batch API call on C; sets CODE, body in $T/body
+bcall() {
+    local key=$1 method=$2 path=$3; shift 3
+    CODE=$(curl -sS --max-time 5 -o "$T/body" -w '%{http_code}' -X "$method" \
+        -H "Authorization: Bearer $key" "$@" "http://127.0.0.1:$C/openai/v1/$path" 2>"$T/curl.err")
+}
+mkin() {  # mkin N FILE: N chat requests as a batch input file
+    for i in $(seq "$1"); do
+        printf '{"custom_id":"r%d","method":"POST","url":"/v1/chat/completions","body":{"model":"llama-3.1-8b-instant","messages":[{"role":"user","content":"Prompt %d."}]}}\n' "$i" "$i"
+    done >"$2"
+}
+upload() { bcall "$1" POST files -F purpose=batch -F "file=@$2"; FID=$(jq -r .id "$T/body"); }
+mkbatch() {  # mkbatch KEY FILE_ID [METADATA]: sets BID
+    bcall "$1" POST batches -H 'Content-Type: application/json' --data-binary \
+        "{\"input_file_id\":\"$2\",\"endpoint\":\"/v1/chat/completions\",\"completion_window\":\"24h\",\"metadata\":${3:-null}}"
+    BID=$(jq -r .id "$T/body")
+}
+waitb() {  # waitb KEY BATCH_ID: polls (up to 5 s) until the batch has ended
+    for _ in $(seq 100); do
+        bcall "$1" GET "batches/$2"
+        jq -e '.status | IN("completed","expired","failed","cancelled")' "$T/body" >/dev/null && return
+        sleep 0.05
+    done
+}
+content() { bcall k0 GET "files/$(jq -r ".$1" "$T/body")/content"; cp "$T/body" "$T/$2"; }
+bctl() { check "batch control $1" test "$(ctl "$C" "{\"batch\":$1}")" = 200; }
+# run N CONTROL [METADATA]: a batch of N lines under CONTROL, waited for; files in $T/out, $T/err
+run() {
+    bctl "$2"; mkin "$1" "$T/in.jsonl"; upload k0 "$T/in.jsonl"; mkbatch k0 "$FID" "${3:-null}"
+    waitb k0 "$BID"; cp "$T/body" "$T/batch"; : >"$T/out"; : >"$T/err"
+    jq -e '.output_file_id' "$T/batch" >/dev/null && content output_file_id out
+    cp "$T/batch" "$T/body"; jq -e '.error_file_id' "$T/batch" >/dev/null && content error_file_id err
+    cp "$T/batch" "$T/body"
+}
+start C SCEN_CLOCK_SCALE=100 -- --keys k0,k1 --rpm 2 --rpd 2
+C=$(port_of C)
+check "fake C started" test -n "$C"
+mkin 20 "$T/in.jsonl"
+upload k0 "$T/in.jsonl"
+check "upload 200" test "$CODE" = 200
+jqt "file object" '(.id | startswith("file_")) and .object == "file" and .purpose == "batch"
+  and .filename == "in.jsonl" and (.created_at | type == "number")'
+check "file bytes" test "$(jq .bytes "$T/body")" = "$(wc -c < "$T/in.jsonl")"
+F1=$FID
+bcall k0 GET "files/$F1/content"
+check "input file content kept" cmp -s "$T/body" "$T/in.jsonl"
+sed '3s/"r3"/"r1"/' "$T/in.jsonl" >"$T/bad.jsonl"; upload k0 "$T/bad.jsonl"
+check "duplicate custom_id 400" test "$CODE" = 400
+jqt "duplicate names the line" '.error.message | test("line 3: duplicate custom_id .r1.")'
+sed '2s#/v1/chat/completions#/v1/embeddings#' "$T/in.jsonl" >"$T/bad.jsonl"; upload k0 "$T/bad.jsonl"
+jqt "bad url names the line" '.error.message | test("line 2: .url.")'
+printf '{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m"}}\n' >"$T/bad.jsonl"
+upload k0 "$T/bad.jsonl"
+jqt "bad body names the line" '.error.message | test("line 1: .messages.")'
+bcall k0 POST files -F purpose=fine-tune -F "file=@$T/in.jsonl"
+check "purpose must be batch" test "$CODE" = 400
+upload wrong "$T/in.jsonl"
+check "batch auth: wrong key 401" test "$CODE" = 401
+jqt "batch 401 body" '.error.code == "invalid_api_key"'
+bcall "" GET batches
+check "batch auth: no key 401" test "$CODE" = 401
+bcall k0 GET files/file_nope/content
+check "unknown file 404" test "$CODE" = 404
+mkbatch k0 file_nope
+check "unknown input_file_id 400" test "$CODE" = 400
+
+# a completed batch: validating -> in_progress -> completed, output lines are chat completions
+bctl '{"delay_s":100}'
+mkbatch k0 "$F1" '{"job":"j1"}'
+check "create 200" test "$CODE" = 200
+jqt "created batch" '(.id | startswith("batch_")) and .object == "batch" and .status == "validating"
+  and .input_file_id == "'"$F1"'" and .endpoint == "/v1/chat/completions" and .completion_window == "24h"
+  and .metadata == {"job":"j1"} and .request_counts == {"total":20,"completed":0,"failed":0}
+  and .expires_at == .created_at + 86400 and .output_file_id == null and .completed_at == null'
+B1=$BID
+sleep 0.4
+bcall k0 GET "batches/$B1"
+jqt "in_progress after 40 virtual s" '.status == "in_progress" and .request_counts.completed < 20'
+waitb k0 "$B1"
+jqt "completed" '.status == "completed" and .request_counts == {"total":20,"completed":20,"failed":0}
+  and .error_file_id == null and (.output_file_id | startswith("file_")) and .completed_at >= .created_at + 99'
+content output_file_id out
+check "output: 20 lines" test "$(wc -l < "$T/out")" = 20
+check "output lines are chat completions" jqs 'length == 20
+  and ([.[].custom_id] | sort) == ([range(1;21) | "r\(.)"] | sort)
+  and all(.[]; (.id | startswith("batch_req_")) and .error == null and .response.status_code == 200
+    and (.response.request_id | startswith("req_")) and .response.body.object == "chat.completion"
+    and .response.body.model == "llama-3.1-8b-instant" and .response.body.choices[0].finish_reason == "stop"
+    and (.response.body.choices[0].message.content | test("^Scenario #[0-9]+\\. Prompt [0-9]+\\.") and length >= 300)
+    and .response.body.usage.total_tokens == .response.body.usage.prompt_tokens + .response.body.usage.completion_tokens)' "$T/out"
+bcall k0 POST "batches/$B1/cancel"
+check "cancel an ended batch 400" test "$CODE" = 400
+mkbatch k0 "$F1" '{"job":"j1-again"}'
+B1b=$BID
+
+# expiry part-way: the answered lines in the output, the rest in the error file as batch_expired
+run 20 '{"delay_s":0,"expire_after":0.25}'
+jqt "expired" '.status == "expired" and .request_counts == {"total":20,"completed":5,"failed":15}
+  and .expired_at != null and .completed_at == null and .expires_at == .created_at'
+check "expired: 5 answered" jqs 'length == 5 and all(.[]; .response.status_code == 200)' "$T/out"
+check "expired: 15 batch_expired" jqs 'length == 15 and all(.[]; .response == null
+  and .error.code == "batch_expired") and ([.[].custom_id] | unique | length) == 15' "$T/err"
+
+# error share and line modes: exact counts
+run 20 '{"expire_after":null,"error_share":0.1,"line_modes":{"refuse":0.1,"length":0.05}}' '{"job":"j3"}'
+jqt "error share counts" '.status == "completed" and .request_counts == {"total":20,"completed":18,"failed":2}'
+check "error lines: 500 + error object" jqs 'length == 2 and all(.[]; .response.status_code == 500
+  and .response.body.error.message != null and .error.code == "internal_server_error")' "$T/err"
+check "refuse lines" test "$(jq -s '[.[] | select(.response.body.choices[0].message.content | test("cannot help"))] | length' "$T/out")" = 2
+check "length lines" test "$(jq -s '[.[] | select(.response.body.choices[0].finish_reason == "length")] | length' "$T/out")" = 1
+B3=$BID
+
+# cancel mid-way; failed validation
+bctl '{"delay_s":1000,"line_modes":{},"error_share":0}'
+mkbatch k0 "$F1"
+B4=$BID
+sleep 0.3
+bcall k0 POST "batches/$B4/cancel"
+jqt "cancel -> cancelling" '.status == "cancelling" and .cancelling_at != null'
+waitb k0 "$B4"
+jqt "cancelled" '.status == "cancelled" and .request_counts.total == 20
+  and .request_counts.completed + .request_counts.failed == 20 and .request_counts.failed > 0'
+content error_file_id err
+check "cancelled lines: batch_cancelled" jqs 'all(.[]; .error.code == "batch_cancelled")' "$T/err"
+run 3 '{"delay_s":0,"fail":"model not found"}'
+jqt "failed" '.status == "failed" and .errors.data[0].message == "model not found" and .output_file_id == null'
+bctl '{"fail":null}'
+
+# list: newest first, limit/after, metadata; per key
+bcall k0 GET 'batches?limit=2'
+jqt "list limit 2" '.object == "list" and (.data | length) == 2 and .has_more
+  and .data[0].id == "'"$BID"'" and .data[1].id == "'"$B4"'" and .first_id == .data[0].id and .last_id == .data[1].id'
+bcall k0 GET "batches?limit=100&after=$B4"
+jqt "list after" '.data[0].id == "'"$B3"'" and .data[0].metadata == {"job":"j3"} and (.data | length) == 4
+  and ([.data[].metadata.job] | index("j1")) != null and (.has_more | not)'
+bcall k1 GET batches
+jqt "list is per key" '.data == []'
+bcall k1 GET "batches/$B1"
+check "another key's batch 404" test "$CODE" = 404
+
+# refused keys: 403 not_available_for_plan
+bctl '{"refuse_keys":["1"]}'
+upload k1 "$T/in.jsonl"
+check "refused key: upload 403" test "$CODE" = 403
+jqt "403 body" '.error.code == "not_available_for_plan" and .error.type == "invalid_request_error"'
+bcall k1 GET batches
+check "refused key: list 403" test "$CODE" = 403
+bcall k0 GET batches
+check "other key still allowed" test "$CODE" = 200
+bctl '{"refuse_keys":true}'
+bcall k0 GET "batches/$B1"
+check "refuse_keys true: 403" test "$CODE" = 403
+bctl '{"refuse_keys":false}'
+check "bad batch control 400" test "$(ctl "$C" '{"batch":{"nope":1}}')" = 400
+check "bad share 400" test "$(ctl "$C" '{"batch":{"error_share":0.9,"line_modes":{"refuse":0.2}}}')" = 400
+
+# stats; batches never touched the online windows (rpm/rpd 2 on C)
+curl -sS "http://127.0.0.1:$C/_stats" >"$T/body"
+jqt "batch stats" '.batches.files_uploaded == 4 and .batches.created == 6 and .calls == 0 and .status == {}
+  and .batches.by_input_file["'"$F1"'"] == 3 and ([.batches.by_input_file[]] | sort) == [1,1,1,3]
+  and .batches.lines == {"ok":60,"error":2,"refuse":2,"length":1,"expired":15,"cancelled":20}
+  and .batches.by_status.cancelled == 1 and .batches.by_status.failed == 1 and .mode.mode == "ok"'
+call "$C" k0; call "$C" k0
+check "online limits untouched by batches" test "$CODE $(hdr x-ratelimit-remaining-requests)" = "200 0"
+curl -sS -XPOST "http://127.0.0.1:$C/_reset" >/dev/null
+bcall k0 GET batches
+jqt "reset forgets batches" '.data == []'
+
+for n in A B C; do check "no output from fake $n" test ! -s "$T/$n.err"; [ -s "$T/$n.err" ] && cat "$T/$n.err" >&2; done
 echo "fake-provider selftest: $PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""fake-provider.py - a loopback fake of Groq's OpenAI-compatible chat API, for scen tests.
+"""fake-provider.py - a loopback fake of Groq's OpenAI-compatible chat and Batch API,
+for scen tests.
 
 Python 3 standard library only. Binds 127.0.0.1 only. HTTP/1.1 keep-alive, every
 response carries Content-Length. Meant to be fast enough for benchmarks.
@@ -27,15 +28,72 @@ Endpoints
                     count), "good" (genuine ok/slow answers), "status": {"200": n,
                     "429": n, "timeout": n, ...}, "by_key" (every completion request
                     received), "ok_by_key", "prompts" (last 200 user prompts),
-                    "mode", "queue"}; stats and log are updated BEFORE the answer is
-                    sent, so a test may read them as soon as its call returns.
+                    "mode", "queue", "batches" (see Batch API)}; stats and log are
+                    updated BEFORE the answer is sent, so a test may read them as
+                    soon as its call returns.
   POST /_control {"mode": M, "count": N, "delay_ms": D, "retry_after": S, "kind": K}
                  without count: M becomes the default mode; with count: the next N
                  completions use M, then the default applies again.
                  {"mode": "script", "script": [M | {"mode": M, ...}, ...]}: the next
                  requests take those modes one by one, then the default is "ok".
                  GET /_control shows the current state.
-  POST /_reset   zero all counters, windows and the answer counter; mode ok.
+                 {"batch": {...}} sets Batch API controls (see Batch API); alone it
+                 leaves the online mode as it is. The answer shows them as "batch".
+  POST /_reset   zero all counters, windows and the answer counter; mode ok; forget
+                 every file and batch and the batch controls.
+
+Batch API (Groq's, OpenAI-compatible; any prefix like the chat endpoint)
+  POST /openai/v1/files   multipart/form-data purpose=batch, file=@in.jsonl -> file object
+                 {"id": "file_...", "object": "file", "bytes", "created_at", "filename",
+                 "purpose": "batch"}. Each non-empty line must be {"custom_id" (unique),
+                 "method": "POST", "url": "/v1/chat/completions", "body": a valid chat
+                 request}; otherwise 400 "invalid batch input file: line N: why".
+  GET  /openai/v1/files/{id}[/content]   file object / its bytes (input, output, errors)
+  POST /openai/v1/batches  {"input_file_id", "endpoint": "/v1/chat/completions",
+                 "completion_window": "24h".."7d", "metadata": {<= 16 strings}} -> batch
+                 object, status "validating" (bad field: 400).
+  GET  /openai/v1/batches/{id}   the batch now; GET /openai/v1/batches?limit=N&after=ID
+                 {"object": "list", "data" (newest first, with metadata), "first_id",
+                 "last_id", "has_more"}; POST /openai/v1/batches/{id}/cancel -> "cancelling"
+                 (then "cancelled"; 400 when already ended).
+  Auth as online (401 ERR invalid_api_key). Files and batches belong to the key_id that
+  made them (another key gets 404 / 400). Batch work never touches the online rate-limit
+  windows, calls, status or log; it does use the answer counter ("Scenario #n").
+  Life (virtual time from creation, so SCEN_CLOCK_SCALE applies): "validating" for the
+  first 10 % of delay_s, then "in_progress" (request_counts.completed grows linearly),
+  at delay_s "completed" (every line answered) or, with expire_after F, "expired":
+  the first int(F * lines) lines are answered, the rest go to the error file with
+  {"response": null, "error": {"code": "batch_expired"}} (OpenAI's documented code;
+  Groq: an expired batch keeps the results of the requests it completed), and
+  expires_at is then created_at + delay_s (else created_at + completion window).
+  With fail set the batch ends "failed" after validating, errors.data [{"code":
+  "invalid_request", "message": fail}], no files. A cancelled batch keeps the lines
+  done by then; the rest: error code "batch_cancelled".
+  Output file lines {"id": "batch_req_...", "custom_id", "response": {"status_code":
+  200, "request_id", "body": <chat completion as the online endpoint answers, the
+  line's mode applied>}, "error": null}; error file lines {"id", "custom_id",
+  "response": null or {"status_code": 500, "request_id", "body": {"error": ...}},
+  "error": {"code", "message"}}. A file id is null when it would be empty. At the end
+  request_counts.completed = output lines, failed = error lines (total = both).
+  Controls /_control {"batch": {...}}, kept until changed, read when a batch is
+  CREATED (later changes do not touch it):
+    delay_s S      virtual seconds from creation to the end (default 0: the first
+                   look after creation finds it ended)
+    expire_after F fraction in [0, 1) of lines done when the batch expires (null: none)
+    error_share E  share of the answered lines that fail (500 internal_server_error)
+    line_modes {"refuse": x, "length": y, "empty": z, "badshape": w}: shares of the
+                   answered lines answered in that mode. Counts are exact
+                   (round(share * answered lines)), the lines picked by a shuffle
+                   seeded with the batch id.
+    refuse_keys    true | [key ids]: every Batch API call of those keys -> 403
+                   {"error": {"code": "not_available_for_plan", "type":
+                   "invalid_request_error", ...}} as Groq answers a plan without batch
+                   access (seen by a client library against a free account:
+                   github.com/jgravelle/GroqApiLibrary pull 22).
+    fail "message" batches created from now on fail validation (null: off)
+  /_stats "batches": {"files_uploaded", "created", "by_input_file": {file id: batches
+  created from it}, "lines": {outcome: n} (ok, refuse, length, empty, badshape, error,
+  expired, cancelled; counted when a batch ends), "by_status": {status: n}}.
 
 Modes (a mode is consumed by each completion request that passed auth and body
 validation): ok; refuse (200, refusal text); length (200, truncated text,
@@ -79,8 +137,8 @@ Example
   curl -s -XPOST 127.0.0.1:$port/_control -d '{"mode":"503","count":2}'
   kill $pid; wait $pid
 """
-import argparse, collections, hashlib, json, math, os, re, signal, socket, struct
-import socketserver, sys, threading, time, traceback
+import argparse, collections, hashlib, json, math, os, random, re, signal, socket, struct
+import socketserver, sys, threading, time, traceback, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODES = {"ok", "refuse", "length", "empty", "malformed", "badshape", "500", "503",
@@ -207,6 +265,7 @@ class State:
         self.prompts = collections.deque(maxlen=200)
         self.wins = {}
         self.default, self.queue = self.spec(mode), collections.deque()
+        self.batch = Batches(self)
 
     def key_id(self, key):
         if not key:
@@ -238,6 +297,10 @@ class State:
 
     def control(self, c):
         with self.lock:
+            if "batch" in c:
+                self.batch.cfg = batch_config(self.batch.cfg, c["batch"])
+                if len(c) == 1:
+                    return dict(self.control_state(), batch=self.batch.cfg)
             if c.get("mode") == "script":
                 if not isinstance(c.get("script"), list):
                     raise ValueError("'script' must be a list of modes")
@@ -248,7 +311,7 @@ class State:
                 self.queue = collections.deque([self.spec(c)] * int(c["count"]))
             else:
                 self.default, self.queue = self.spec(c), collections.deque()
-            return self.control_state()
+            return dict(self.control_state(), batch=self.batch.cfg)
 
     def control_state(self):
         return {"mode": self.default, "queue": [s["mode"] for s in self.queue]}
@@ -262,7 +325,7 @@ class State:
             return {"calls": self.calls, "ok": self.ok, "good": self.good,
                     "status": dict(self.status), "by_key": dict(self.by_key),
                     "ok_by_key": dict(self.ok_by_key), "prompts": list(self.prompts),
-                    **self.control_state()}
+                    "batches": self.batch.stats(), **self.control_state()}
 
     def window(self, kid, now):
         w = self.wins.get(kid)
@@ -322,14 +385,7 @@ class State:
                 return 429, err[0], h, None
             self.n += 1
             n = self.n
-            if mode == "refuse":
-                text, finish = REFUSAL, "stop"
-            elif mode == "empty":
-                text, finish = "", "stop"
-            else:
-                text, finish = make_text(n, user, a.min_chars), "stop"
-                if mode == "length":
-                    text, finish = text[:max(20, len(text) // 2)], "length"
+            text, finish = self.reply_text(n, mode, user)
             ctok = (len(text) + 3) // 4
             if a.rpm:
                 w.m.append(now)
@@ -343,17 +399,16 @@ class State:
                     w.t.append([now, ptok + ctok])
                 w.tsum += ptok + ctok
             headers = self.rl_headers(w, now)
-        body = {"id": "chatcmpl-%d" % n, "object": "chat.completion", "created": int(now),
-                "model": model, "choices": [{"index": 0, "message": {"role": "assistant",
-                "content": text}, "logprobs": None, "finish_reason": finish}],
-                "usage": {"prompt_tokens": ptok, "completion_tokens": ctok,
-                          "total_tokens": ptok + ctok},
-                "system_fingerprint": "fp_fake", "x_groq": {"id": "req_fake%08d" % n}}
-        if mode == "badshape":
-            del body["choices"]
-        elif mode == "malformed":
-            body = b'{"choices": [ {"message": '
-        return 200, body, headers, finish
+        return 200, completion_body(n, model, mode, text, finish, ptok, now), headers, finish
+
+    def reply_text(self, n, mode, user):
+        """The answer text of a 200-type mode and its finish_reason."""
+        if mode == "refuse":
+            return REFUSAL, "stop"
+        if mode == "empty":
+            return "", "stop"
+        text = make_text(n, user, self.a.min_chars)
+        return (text[:max(20, len(text) // 2)], "length") if mode == "length" else (text, "stop")
 
     def record(self, kid, req, status, finish=None, mode=None):
         with self.lock:
@@ -371,6 +426,22 @@ class State:
                 self.logf.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
+def completion_body(n, model, mode, text, finish, ptok, now):
+    """A chat completion as the online endpoint answers it (badshape/malformed spoil it)."""
+    ctok = (len(text) + 3) // 4
+    body = {"id": "chatcmpl-%d" % n, "object": "chat.completion", "created": int(now),
+            "model": model, "choices": [{"index": 0, "message": {"role": "assistant",
+            "content": text}, "logprobs": None, "finish_reason": finish}],
+            "usage": {"prompt_tokens": ptok, "completion_tokens": ctok,
+                      "total_tokens": ptok + ctok},
+            "system_fingerprint": "fp_fake", "x_groq": {"id": "req_fake%08d" % n}}
+    if mode == "badshape":
+        del body["choices"]
+    elif mode == "malformed":
+        body = b'{"choices": [ {"message": '
+    return body
+
+
 def rl_error(model, kind, limit, used, requested, wait, org="org_x"):
     label, typ = RL_NAMES[kind]
     msg = ("Rate limit reached for model `%s` in organization `%s` on %s: Limit %d, Used %d, "
@@ -379,6 +450,306 @@ def rl_error(model, kind, limit, used, requested, wait, org="org_x"):
                                                   godur(wait)))
     return ({"error": {"message": msg, "type": typ, "code": "rate_limit_exceeded"}},
             {"retry-after": max(1, math.ceil(round(wait, 3)))})
+
+
+BATCH_MODES = ("refuse", "length", "empty", "badshape")  # modes a batch line may answer with
+BATCH_DEFAULTS = {"delay_s": 0.0, "expire_after": None, "error_share": 0.0, "line_modes": {},
+                  "refuse_keys": False, "fail": None}
+ERR_403_PLAN = {"error": {"message": "The batch API is not available on your current plan. "
+                          "Upgrade to the Developer tier at "
+                          "https://console.groq.com/settings/billing to use it.",
+                          "type": "invalid_request_error",
+                          "code": "not_available_for_plan"}}
+LINE_ERRORS = {  # error-file lines of requests that got no answer (OpenAI's codes)
+    "expired": ("batch_expired", "This request could not be executed before the completion "
+                "window expired."),
+    "cancelled": ("batch_cancelled", "This request was not executed because the batch was "
+                  "cancelled.")}
+WINDOW = re.compile(r"^([1-9][0-9]*)([hd])$")
+BATCH_PATH = re.compile(r"/(files|batches)(?:/([^/]+)(?:/(content|cancel))?)?$")
+BATCH_ROUTES = {("POST", "files", False, None), ("GET", "files", True, None),
+                ("GET", "files", True, "content"), ("POST", "batches", False, None),
+                ("GET", "batches", False, None), ("GET", "batches", True, None),
+                ("POST", "batches", True, "cancel")}
+
+
+class BatchError(Exception):
+    def __init__(self, code, msg, body=None):
+        super().__init__(msg)
+        self.code, self.body = code, body or {"error": {"message": msg,
+                                                        "type": "invalid_request_error"}}
+
+
+def new_id(prefix):
+    return prefix + os.urandom(13).hex()
+
+
+def batch_config(cfg, c):
+    """cfg updated by the /_control "batch" object c (a bad value: ValueError, cfg unchanged)."""
+    if not isinstance(c, dict):
+        raise ValueError("'batch' must be an object")
+    new = dict(cfg, **c)
+    bad = set(c) - set(BATCH_DEFAULTS)
+    if bad:
+        raise ValueError("unknown batch control %s" % ", ".join(sorted(bad)))
+    new["delay_s"] = float(new["delay_s"])
+    new["error_share"] = float(new["error_share"])
+    if new["expire_after"] is not None:
+        new["expire_after"] = float(new["expire_after"])
+        if not 0 <= new["expire_after"] < 1:
+            raise ValueError("batch expire_after must be in [0, 1)")
+    if not isinstance(new["line_modes"], dict) or set(new["line_modes"]) - set(BATCH_MODES):
+        raise ValueError("batch line_modes: an object of %s -> share" % "/".join(BATCH_MODES))
+    new["line_modes"] = {m: float(v) for m, v in new["line_modes"].items()}
+    shares = [new["error_share"]] + list(new["line_modes"].values())
+    if new["delay_s"] < 0 or min(shares) < 0 or sum(shares) > 1:
+        raise ValueError("batch delay_s must be >= 0 and the shares in [0, 1], summing to <= 1")
+    rk = new["refuse_keys"]
+    if not isinstance(rk, (bool, list)):
+        raise ValueError("batch refuse_keys: true, false or a list of key ids")
+    new["refuse_keys"] = rk if isinstance(rk, bool) else [str(k) for k in rk]
+    if new["fail"] is not None and not isinstance(new["fail"], str):
+        raise ValueError("batch fail: a message, or null")
+    return new
+
+
+def parse_multipart(ctype, raw):
+    """{name: (filename or None, bytes)} of a multipart/form-data body."""
+    m = re.search(r'boundary="?([^";]+)"?', ctype or "")
+    if not ctype.lower().startswith("multipart/form-data") or not m:
+        raise BatchError(400, "the request must be multipart/form-data")
+    parts = {}
+    for part in raw.split(b"--" + m.group(1).encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, data = part.partition(b"\r\n\r\n")
+        disp = re.search(rb'name="([^"]*)"(?:; *filename="([^"]*)")?', head)
+        if disp:
+            fname = disp.group(2).decode("utf-8", "replace") if disp.group(2) is not None else None
+            parts[disp.group(1).decode("utf-8", "replace")] = (fname, data[:-2]
+                                                               if data.endswith(b"\r\n") else data)
+    return parts
+
+
+def parse_batch_lines(data):
+    """The requests of a batch input file; a bad line: BatchError 400 naming it."""
+    lines, seen = [], set()
+    for i, raw in enumerate(data.split(b"\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            ln = json.loads(raw)
+        except ValueError:
+            ln = None
+        err = None
+        if not isinstance(ln, dict):
+            err = "not a JSON object"
+        elif not isinstance(ln.get("custom_id"), str) or not ln["custom_id"]:
+            err = "'custom_id' must be a non-empty string"
+        elif ln["custom_id"] in seen:
+            err = "duplicate custom_id %r" % ln["custom_id"]
+        elif ln.get("method") != "POST":
+            err = "'method' must be \"POST\""
+        elif ln.get("url") != "/v1/chat/completions":
+            err = "'url' must be \"/v1/chat/completions\""
+        else:
+            err = validate(ln.get("body"))
+        if err:
+            raise BatchError(400, "invalid batch input file: line %d: %s" % (i, err))
+        seen.add(ln["custom_id"])
+        lines.append(ln)
+    if not lines:
+        raise BatchError(400, "invalid batch input file: no requests in it")
+    return lines
+
+
+class Batches:
+    """Files and batches of the Batch API, under the State's lock, per key_id."""
+
+    def __init__(self, st):
+        self.st = st
+        self.reset()
+
+    def reset(self):
+        self.cfg, self.files, self.batches, self.order = dict(BATCH_DEFAULTS), {}, {}, []
+        self.by_input, self.lines = collections.Counter(), collections.Counter()
+        self.uploaded = 0
+
+    def stats(self):
+        return {"files_uploaded": self.uploaded, "created": len(self.order),
+                "by_input_file": dict(self.by_input), "lines": dict(self.lines),
+                "by_status": dict(collections.Counter(self.view(b)["status"]
+                                                      for b in self.batches.values()))}
+
+    def refused(self, kid):
+        rk = self.cfg["refuse_keys"]
+        return rk is True or isinstance(rk, list) and kid in rk
+
+    def add_file(self, kid, name, purpose, data, lines=None):
+        f = {"id": new_id("file_"), "object": "file", "bytes": len(data),
+             "created_at": int(self.st.clock.now()), "filename": name, "purpose": purpose}
+        self.files[f["id"]] = (kid, f, data, lines)
+        return f
+
+    def upload(self, kid, ctype, raw):
+        parts = parse_multipart(ctype, raw)
+        if parts.get("purpose", (None, b""))[1].strip() != b"batch":
+            raise BatchError(400, "'purpose' must be \"batch\"")
+        if "file" not in parts:
+            raise BatchError(400, "'file' : a file part is required")
+        name, data = parts["file"]
+        lines = parse_batch_lines(data)
+        self.uploaded += 1
+        return self.add_file(kid, name or "upload.jsonl", "batch", data, lines)
+
+    def file(self, kid, fid):
+        f = self.files.get(fid)
+        if f is None or f[0] != kid:
+            raise BatchError(404, "file %r not found" % fid)
+        return f
+
+    def create(self, kid, req):
+        if not isinstance(req, dict):
+            raise BatchError(400, "request body must be a JSON object")
+        fid = req.get("input_file_id")
+        f = self.files.get(fid) if isinstance(fid, str) else None
+        if f is None or f[0] != kid or f[3] is None:
+            raise BatchError(400, "'input_file_id' : no batch input file %r" % (fid,))
+        if req.get("endpoint") != "/v1/chat/completions":
+            raise BatchError(400, "'endpoint' must be \"/v1/chat/completions\"")
+        w = WINDOW.match(str(req.get("completion_window", "")))
+        win = int(w.group(1)) * (3600 if w.group(2) == "h" else 86400) if w else 0
+        if not 86400 <= win <= 7 * 86400:
+            raise BatchError(400, "'completion_window' must be between \"24h\" and \"7d\"")
+        meta = req.get("metadata")
+        if meta is not None and (not isinstance(meta, dict) or len(meta) > 16 or not all(
+                isinstance(v, str) for v in meta.values())):
+            raise BatchError(400, "'metadata' : at most 16 string values")
+        now, cfg = self.st.clock.now(), dict(self.cfg)
+        ends = now + cfg["delay_s"]
+        b = {"id": new_id("batch_"), "object": "batch", "endpoint": req["endpoint"],
+             "errors": None, "input_file_id": fid, "completion_window": req["completion_window"],
+             "status": "validating", "output_file_id": None, "error_file_id": None,
+             "created_at": int(now), "in_progress_at": None,
+             "expires_at": int(ends if cfg["expire_after"] is not None else now + win),
+             "finalizing_at": None, "completed_at": None, "failed_at": None, "expired_at": None,
+             "cancelling_at": None, "cancelled_at": None,
+             "request_counts": {"total": len(f[3]), "completed": 0, "failed": 0},
+             "metadata": meta}
+        self.batches[b["id"]] = {"kid": kid, "b": b, "t0": now, "cfg": cfg, "lines": f[3]}
+        self.order.append(b["id"])
+        self.by_input[fid] += 1
+        return dict(b)
+
+    def get(self, kid, bid):
+        r = self.batches.get(bid)
+        if r is None or r["kid"] != kid:
+            raise BatchError(404, "batch %r not found" % bid)
+        return r
+
+    def view(self, r):
+        """The batch object now: moves it on with the virtual clock."""
+        b, cfg = r["b"], r["cfg"]
+        if b["status"] in ("completed", "expired", "failed", "cancelled"):
+            return b
+        now, t0, d = self.st.clock.now(), r["t0"], cfg["delay_s"]
+        if b["status"] == "cancelling":
+            return self.finish(r, "cancelled", r["done"], now)
+        if now - t0 < 0.1 * d:
+            return b
+        if cfg["fail"] is not None:
+            b.update(status="failed", failed_at=int(t0 + 0.1 * d), errors={"object": "list",
+                     "data": [{"code": "invalid_request", "message": cfg["fail"],
+                               "param": None, "line": None}]})
+            return b
+        b["in_progress_at"] = int(t0 + 0.1 * d)
+        if now - t0 < d:
+            b["status"] = "in_progress"
+            b["request_counts"]["completed"] = int(self.target(r) * (now - t0) / d)
+            return b
+        return self.finish(r, "completed" if cfg["expire_after"] is None else "expired",
+                           self.target(r), t0 + d)
+
+    @staticmethod
+    def target(r):
+        """How many lines the batch answers before it ends."""
+        f, n = r["cfg"]["expire_after"], len(r["lines"])
+        return n if f is None else int(f * n)
+
+    def cancel(self, kid, bid):
+        r = self.get(kid, bid)
+        b = self.view(r)
+        if b["status"] in ("completed", "expired", "failed", "cancelled", "cancelling"):
+            raise BatchError(400, "cannot cancel a batch with status %r" % b["status"])
+        now = self.st.clock.now()
+        r["done"] = int(self.target(r) * min(1.0, (now - r["t0"]) / r["cfg"]["delay_s"])) \
+            if b["status"] == "in_progress" else 0
+        b.update(status="cancelling", cancelling_at=int(now))
+        return dict(b)
+
+    def outcomes(self, r, done):
+        """Each answered line's outcome: exact shares, spread by a per-batch shuffle."""
+        cfg, out = r["cfg"], []
+        for mode, share in [("error", cfg["error_share"])] + sorted(cfg["line_modes"].items()):
+            out += [mode] * int(round(share * done))
+        out = out[:done] + ["ok"] * (done - len(out))
+        random.Random(r["b"]["id"]).shuffle(out)
+        return out
+
+    def finish(self, r, status, done, when):
+        b, st = r["b"], self.st
+        outs, errs = [], []
+        for ln, oc in zip(r["lines"], self.outcomes(r, done) + [status] * len(r["lines"])):
+            self.lines[oc] += 1
+            outs_or_errs, line = self.answer_line(ln, oc, when)
+            (outs if outs_or_errs else errs).append(line)
+        for key, lines, purpose in (("output_file_id", outs, "batch_output"),
+                                    ("error_file_id", errs, "batch_errors")):
+            if lines:
+                data = b"".join(jdump(x) + b"\n" for x in lines)
+                b[key] = self.add_file(r["kid"], "batch_%s.jsonl" % purpose, purpose, data)["id"]
+        rc = b["request_counts"]
+        rc["completed"], rc["failed"] = len(outs), len(errs)
+        b.update(status=status, finalizing_at=int(when), **{status + "_at": int(when)})
+        del r["lines"]  # the answers are in the files now
+        return b
+
+    def answer_line(self, ln, oc, when):
+        """-> (True, output line) or (False, error line) for one request of the input file."""
+        st, rid = self.st, new_id("batch_req_")
+        if oc in LINE_ERRORS:
+            code, msg = LINE_ERRORS[oc]
+            return False, {"id": rid, "custom_id": ln["custom_id"], "response": None,
+                           "error": {"code": code, "message": msg}}
+        st.n += 1
+        n, req = st.n, ln["body"]
+        if oc == "error":
+            err = {"message": "Internal Server Error", "type": "internal_server_error"}
+            return False, {"id": rid, "custom_id": ln["custom_id"], "response": {
+                "status_code": 500, "request_id": "req_fake%08d" % n, "body": {"error": err}},
+                "error": {"code": "internal_server_error", "message": err["message"]}}
+        msgs = req["messages"]
+        user = next((content_text(m["content"]) for m in reversed(msgs)
+                     if m["role"] == "user"), "")
+        ptok = (sum(len(content_text(m["content"])) for m in msgs) + 3) // 4
+        text, finish = st.reply_text(n, oc, user)
+        body = completion_body(n, req["model"], oc, text, finish, ptok, when)
+        return True, {"id": rid, "custom_id": ln["custom_id"], "response": {
+            "status_code": 200, "request_id": "req_fake%08d" % n, "body": body}, "error": None}
+
+    def listing(self, kid, query):
+        q = urllib.parse.parse_qs(query)
+        try:
+            limit = min(100, max(1, int(q.get("limit", ["20"])[0])))
+        except ValueError:
+            raise BatchError(400, "'limit' must be an integer")
+        ids = [i for i in reversed(self.order) if self.batches[i]["kid"] == kid]
+        after = q.get("after", [None])[0]
+        if after is not None:
+            ids = ids[ids.index(after) + 1:] if after in ids else []
+        data = [dict(self.view(self.batches[i])) for i in ids[:limit]]
+        return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None, "has_more": len(ids) > limit}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -465,8 +836,54 @@ class Handler(BaseHTTPRequestHandler):
     def error(self, code, msg, typ="invalid_request_error"):
         return self.send(code, {"error": {"message": msg, "type": typ}})
 
+    def batch_api(self, st, raw=b""):
+        """The Batch API (files and batches); False when the path is not one of its."""
+        path, _, query = self.path.partition("?")
+        m = BATCH_PATH.search(path)
+        if not m or (self.command, m.group(1), bool(m.group(2)), m.group(3)) not in BATCH_ROUTES:
+            return False
+        auth = self.headers.get("authorization", "")
+        kid, key_ok = st.key_id(auth[7:].strip() if auth[:7].lower() == "bearer " else "")
+        what, ident, sub = m.groups()
+        with st.lock:
+            try:
+                if not key_ok:
+                    raise BatchError(401, "", ERR_401)
+                if st.batch.refused(kid):
+                    raise BatchError(403, "", ERR_403_PLAN)
+                code, body, ctype = 200, None, "application/json"
+                if what == "files" and self.command == "POST":
+                    body = st.batch.upload(kid, self.headers.get("content-type", ""), raw)
+                elif what == "files":
+                    f = st.batch.file(kid, ident)
+                    body, ctype = (f[2], "application/octet-stream") if sub else (f[1], ctype)
+                elif sub == "cancel":
+                    body = st.batch.cancel(kid, ident)
+                elif ident:
+                    body = st.batch.view(st.batch.get(kid, ident))
+                elif self.command == "GET":
+                    body = st.batch.listing(kid, query)
+                else:
+                    try:
+                        req = json.loads(raw)
+                    except ValueError:
+                        req = None
+                    body = st.batch.create(kid, req)
+                body = body if isinstance(body, bytes) else jdump(body)  # under the lock
+            except BatchError as e:
+                code, body, ctype = e.code, jdump(e.body), "application/json"
+            except Exception as e:  # never leave a client hanging on our own bug
+                traceback.print_exc()
+                code, ctype = 500, "application/json"
+                body = jdump({"error": {"message": "fake-provider internal error: %s" % e,
+                                        "type": "internal_error"}})
+        self.send(code, body, ctype=ctype)
+        return True
+
     def do_GET(self):
         st, path = self.server.st, self.path.split("?")[0]
+        if self.batch_api(st):
+            return
         if path == "/_health":
             self.send(200, b"ok", ctype="text/plain")
         elif path == "/_stats":
@@ -494,6 +911,8 @@ class Handler(BaseHTTPRequestHandler):
                 traceback.print_exc()
                 self.close_connection = True
                 return self.error(500, "fake-provider internal error: %s" % e, "internal_error")
+        if self.batch_api(st, raw):
+            return
         if path in ("/_control", "/_reset"):
             try:
                 c = json.loads(raw or b"{}")
