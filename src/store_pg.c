@@ -135,6 +135,13 @@ static void note_failure(struct scen_db *db, const PGresult *res)
 		return;
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
 				: NULL;
+	/* libpq's own error (no SQLSTATE: "server closed the connection
+	 * unexpectedly" when a write met the dead socket) or the server's
+	 * shutdown (57P..) may leave the status OK until the next read:
+	 * read now, so that a lost connection is known as lost */
+	if (PQstatus(pc->c) == CONNECTION_OK &&
+	    (!state || !strncmp(state, "57P", 3) || !strncmp(state, "08", 2)))
+		PQconsumeInput(pc->c);
 	if (PQstatus(pc->c) == CONNECTION_BAD)
 		db->trouble = SCEN_DB_UNREACHABLE;
 	else if (state && !strcmp(state, "53100"))
