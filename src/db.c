@@ -277,6 +277,12 @@ int scen_db_begin_quiet(struct scen_db *db)
 	return 1;
 }
 
+void scen_db_retry_now(struct scen_db *db)
+{
+	if (db->be->retry_now)
+		db->be->retry_now(db);
+}
+
 enum scen_db_trouble scen_db_write_trouble(const struct scen_db *db)
 {
 	return db->trouble;

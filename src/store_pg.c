@@ -577,6 +577,11 @@ static int reachable(struct scen_db *db)
 	return -1;
 }
 
+static void pg_retry_now(struct scen_db *db)
+{
+	conn_of(db)->retry_at = 0;
+}
+
 /* Opens the transaction how asks for. A write waits for its turn among
  * the writers and keeps its transaction id (for a commit whose answer is
  * lost); READ COMMITTED whatever the server's default, so that each
@@ -900,6 +905,7 @@ const struct db_backend db_pg = {
 	.column_blob = pg_column_blob,
 	.column_bytes = pg_column_bytes,
 	.pool_lock = pg_pool_lock,
+	.retry_now = pg_retry_now,
 	.column_name = pg_column_name,
 	.insert_ids = "",
 };

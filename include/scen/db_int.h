@@ -175,6 +175,9 @@ struct db_backend {
 	const char *insert_ids;
 	/* The pool fill's lock: see scen_db_pool_lock. Released by close. */
 	enum scen_err (*pool_lock)(struct scen_db *db, struct scen_error *e);
+	/* A lost connection: the next begin tries to reconnect, whenever
+	 * the last try was (NULL: nothing to reconnect). */
+	void (*retry_now)(struct scen_db *db);
 };
 
 extern const struct db_backend db_sqlite;
