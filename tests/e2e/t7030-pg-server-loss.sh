@@ -92,7 +92,8 @@ for k in 1 2 3; do
 	{ cat burst; while [ ! -e back ]; do sleep 0.05; done; } |
 		scen-serve-stdin >outk 2>errk &
 	pk=$!
-	sleep "0.$((k * 2))"
+	wait_lines outk 1	# it serves: the kill lands in a turn
+	sleep "0.$((k - 1))$k"
 	pg_kill
 	pg_restart
 	touch back
