@@ -29,8 +29,19 @@ char *scen_db_spool_path(const struct scen_db *db)
 			 XXH3_64bits(db->path, strlen(db->path)));
 }
 
+/* Whether an error is to be told: not again while the server stays
+ * unreachable (see db_fail). */
+static int db_tell(struct scen_db *db)
+{
+	if (db->trouble != SCEN_DB_UNREACHABLE)
+		return 1;
+	return !db->lost_told++;
+}
+
 int db_fail(struct scen_db *db, const char *what)
 {
+	if (!db_tell(db))
+		return -1;
 	return scen_error("%s: %s: %s", db->path, what, db_errmsg(db));
 }
 
@@ -46,8 +57,9 @@ struct db_stmt *db_stmt(struct scen_db *db, enum stmt_id id)
 		const char *sql = db_sql(db, id);
 		db->st[id] = db->be->prepare(db, sql, 1);
 		if (!db->st[id]) {
-			scen_error("%s: cannot prepare \"%s\": %s", db->path,
-				   sql, db_errmsg(db));
+			if (db_tell(db))
+				scen_error("%s: cannot prepare \"%s\": %s",
+					   db->path, sql, db_errmsg(db));
 			return NULL;
 		}
 	}
@@ -57,7 +69,7 @@ struct db_stmt *db_stmt(struct scen_db *db, enum stmt_id id)
 struct db_stmt *db_prepare(struct scen_db *db, const char *sql)
 {
 	struct db_stmt *st = db->be->prepare(db, sql, 0);
-	if (!st)
+	if (!st && db_tell(db))
 		scen_error("%s: cannot prepare \"%.80s\": %s", db->path, sql,
 			   db_errmsg(db));
 	return st;
@@ -66,7 +78,7 @@ struct db_stmt *db_prepare(struct scen_db *db, const char *sql)
 int db_next(struct db_stmt *st)
 {
 	int rc = db_step(st);
-	if (rc < 0)
+	if (rc < 0 && db_tell(st->db))
 		scen_error("%s: \"%.80s\": %s", st->db->path, st->sql,
 			   db_errmsg(st->db));
 	return rc;
@@ -263,6 +275,7 @@ int scen_db_begin(struct scen_db *db)
 	if (db->be->begin(db, DB_TX_WRITE) < 0)
 		return db_fail(db, "cannot begin a write transaction");
 	db->in_tx = 1;
+	db->lost_told = 0;
 	return 0;
 }
 
@@ -274,7 +287,14 @@ int scen_db_begin_quiet(struct scen_db *db)
 	if (db->be->begin(db, DB_TX_QUIET) <= 0)
 		return 0;
 	db->in_tx = 1;
+	db->lost_told = 0;
 	return 1;
+}
+
+void scen_db_retry_now(struct scen_db *db)
+{
+	if (db->be->retry_now)
+		db->be->retry_now(db);
 }
 
 enum scen_db_trouble scen_db_write_trouble(const struct scen_db *db)

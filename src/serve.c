@@ -148,6 +148,8 @@ static enum scen_err turn_degraded(struct server *s)
 	struct scen_serve_stats st0 = *s->st;
 	s->now = scen_now();
 	int tx = scen_db_begin_quiet(s->db);
+	if (tx && s->degraded == SCEN_DB_UNREACHABLE)
+		s->recover_at = 0;	/* the server is back: at the next step */
 	int spooling = scen_spool_lock(s->sp) == 0;
 	if (s->need_rebuild && rebuild_index(s) < 0)
 		return rebuild_failed(s);
@@ -197,6 +199,7 @@ static void try_recover(struct server *s)
 	if (s->recover_wait > 5)
 		s->recover_wait = 5;
 	s->recover_at = now + s->recover_wait;
+	scen_db_retry_now(s->db);	/* spaced out here */
 	if (!scen_db_begin_quiet(s->db))
 		return;
 	scen_db_rollback(s->db);
@@ -313,7 +316,15 @@ static int step_degraded(struct server *s, enum scen_err *rc)
 	serve_read_input(s);
 	if (serve_has_line(s) || s->redo)
 		*rc = turn_degraded(s);
-	return !*rc && s->eof && !serve_has_line(s) && !s->redo;
+	if (*rc || !s->eof || serve_has_line(s) || s->redo)
+		return 0;
+	/* the end: one last try, not to leave the servings spooled when
+	 * the server is back */
+	if (scen_spool_written(s->sp)) {
+		s->recover_at = 0;
+		try_recover(s);
+	}
+	return s->degraded != SCEN_DB_OK;
 }
 
 /* Waits for input, an ended call, or the next deadline or retry, then

@@ -144,6 +144,13 @@ static void note_failure(struct scen_db *db, const PGresult *res)
 		return;
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
 				: NULL;
+	/* libpq's own error (no SQLSTATE: "server closed the connection
+	 * unexpectedly" when a write met the dead socket) or the server's
+	 * shutdown (57P..) may leave the status OK until the next read:
+	 * read now, so that a lost connection is known as lost */
+	if (PQstatus(pc->c) == CONNECTION_OK &&
+	    (!state || !strncmp(state, "57P", 3) || !strncmp(state, "08", 2)))
+		PQconsumeInput(pc->c);
 	if (PQstatus(pc->c) == CONNECTION_BAD)
 		db->trouble = SCEN_DB_UNREACHABLE;
 	else if (state && !strcmp(state, "53100"))
@@ -702,6 +709,11 @@ static int reachable(struct scen_db *db)
 	return -1;
 }
 
+static void pg_retry_now(struct scen_db *db)
+{
+	conn_of(db)->retry_at = 0;
+}
+
 /* Opens the transaction how asks for. A write waits for its turn among
  * the writers and keeps its transaction id (for a commit whose answer is
  * lost); READ COMMITTED whatever the server's default, so that each
@@ -1034,6 +1046,7 @@ const struct db_backend db_pg = {
 	.column_blob = pg_column_blob,
 	.column_bytes = pg_column_bytes,
 	.pool_lock = pg_pool_lock,
+	.retry_now = pg_retry_now,
 	.column_name = pg_column_name,
 	.insert_ids = "",
 };

@@ -85,6 +85,11 @@ void scen_db_rollback(struct scen_db *db);
  * without messages. Returns 1 when a transaction is open (end it with
  * scen_db_rollback), 0 when none could be. */
 int scen_db_begin_quiet(struct scen_db *db);
+/* A database server that could not be reached: the next begin tries it
+ * again at once. Between begins, the tries are spaced out (a quarter
+ * second, doubling to 5 s); a caller that spaces out its own calls
+ * says so with this. */
+void scen_db_retry_now(struct scen_db *db);
 
 /* Why writing failed since the last scen_db_begin: 0 when it did not, or
  * when for another reason than these. Sticky until the next begin. */

@@ -188,6 +188,9 @@ struct db_backend {
 	const char *insert_ids;
 	/* The pool fill's lock: see scen_db_pool_lock. Released by close. */
 	enum scen_err (*pool_lock)(struct scen_db *db, struct scen_error *e);
+	/* A lost connection: the next begin tries to reconnect, whenever
+	 * the last try was (NULL: nothing to reconnect). */
+	void (*retry_now)(struct scen_db *db);
 };
 
 extern const struct db_backend db_sqlite;
@@ -236,6 +239,9 @@ struct scen_db {
 	size_t ntx_scn, captx_scn;
 	int damaged;			/* the last error: a damaged file */
 	enum scen_db_trouble trouble;	/* since the last begin */
+	int lost_told;			/* the server's loss was reported:
+					 * its errors go unsaid until a begin
+					 * succeeds again (db_fail) */
 	long commits;
 	long fail_after;		/* test builds: SCEN_DB_FAIL_AFTER */
 };
@@ -314,7 +320,10 @@ static inline const char *db_errmsg(struct scen_db *db)
 	return db->be->errmsg(db);
 }
 
-/* Reports "path: what: the backend's message"; returns -1. */
+/* Reports "path: what: the backend's message"; returns -1. While the
+ * database cannot be reached, only the first error is reported (each
+ * statement would fail alike until the server is back), as are those of
+ * db_stmt, db_prepare and db_next. */
 int db_fail(struct scen_db *db, const char *what);
 /* The SQL text of id as db's backend reads it. */
 const char *db_sql(const struct scen_db *db, enum stmt_id id);
