@@ -12,7 +12,7 @@ is "the installed binaries name no test hook" \
 	"$(strings "$plain"/bin/* | grep -E "$hooks" | sort -u | tr '\n' ' ')" ""
 is "the test build's do (the check above can see them)" \
 	"$(strings "$SCEN_BUILD/bin/scen-serve-stdin" | grep -oE "${hooks}[A-Z_]*" | sort -u | tr '\n' ' ')" \
-	"SCEN_CLOCK_EPOCH SCEN_CLOCK_SCALE SCEN_DB_FAIL_AFTER SCEN_DB_MAX_PAGES "
+	"SCEN_CLOCK_EPOCH SCEN_CLOCK_SCALE SCEN_DB_FAIL_AFTER SCEN_DB_FAIL_FILE SCEN_DB_MAX_PAGES "
 
 fake_start
 write_config
