@@ -1,6 +1,6 @@
 # scen-serve-stdin cache hits on SQLite and on PostgreSQL, side by side:
-# one study (120 combinations x 3 variants), then 100,000 hits from new
-# sessions, each answer printed after its serving's record is committed
+# one study (120 combinations x 3 variants; each run on a copy of it),
+# then 100,000 hits from new sessions, each answer printed after its serving's record is committed
 # (group commit: one transaction a turn). The median of 3 runs on each
 # backend, and where the time goes: the client's CPU time over the wall
 # time, and on PostgreSQL the server's (its processes' CPU time, the
@@ -29,13 +29,20 @@ for run in range(3):
                 "position": random.randint(1, 10)}) + "\n")
 PY
 pg_start
-scen-db-copy --from scen.db --to "$SCEN_PG_URI" >/dev/null ||
-	{ echo "bench_backends: the copy to PostgreSQL failed"; exit 1; }
-{ echo "database: \"$SCEN_PG_URI\""; grep -v '^database:' "$SCEN_CONFIG"; } >pg.yaml
+# each run starts from the same study: a copy of it per run and backend
+for k in $(seq 0 $((RUNS - 1))); do
+	cp scen.db "sq$k.db"
+	{ echo "database: sq$k.db"; grep -v '^database:' "$SCEN_CONFIG"; } >"sq$k.yaml"
+	pg_sql "CREATE DATABASE r$k" >/dev/null
+	uri="postgresql:///r$k?host=$PG_DIR&user=scen"
+	scen-db-copy --from scen.db --to "$uri" >/dev/null ||
+		{ echo "bench_backends: the copy to PostgreSQL failed"; exit 1; }
+	{ echo "database: \"$uri\""; grep -v '^database:' "$SCEN_CONFIG"; } >"pg$k.yaml"
+done
 
 # runs CONFIG LABEL: RUNS runs of the hits through scen-serve-stdin on the
 # database of CONFIG; prints the median rate, the client's CPU share
-python3 - "$RUNS" "$HITS" "$SCEN_CONFIG" pg.yaml "$PG_DIR/data/postmaster.pid" <<'PY'
+python3 - "$RUNS" "$HITS" sq pg "$PG_DIR/data/postmaster.pid" <<'PY'
 import json, os, resource, statistics, subprocess, sys, time
 runs, hits = int(sys.argv[1]), int(sys.argv[2])
 postmaster = int(open(sys.argv[5]).readline())
@@ -55,7 +62,7 @@ def server_cpu():
             total += int(f[11]) + int(f[12])
     return total / tick
 def once(cfg, k):
-    env = dict(os.environ, SCEN_CONFIG=cfg)
+    env = dict(os.environ, SCEN_CONFIG="%s%d.yaml" % (cfg, k))
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     s0 = server_cpu()
     t = time.monotonic()
@@ -86,4 +93,5 @@ print("  %-26s %10s %10.1fus" % ("  server CPU a hit", "-", pg[2]))
 print("  %-26s %8.1fus %10.1fus" % ("  the rest (waiting)", max(0, sq[3] - sq[1]),
       max(0, pg[3] - pg[1] - pg[2])))
 PY
-pg_sql "SELECT 'servings recorded on PostgreSQL: ' || count(*) FROM servings"
+psql -XAtq "postgresql:///r0?host=$PG_DIR&user=scen" -c \
+	"SELECT 'servings recorded on PostgreSQL (a run): ' || count(*) FROM servings"
