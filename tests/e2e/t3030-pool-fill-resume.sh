@@ -11,14 +11,6 @@ pool_count() {
 open_jobs() {
 	sql "select count(*) from jobs where state in ('queued', 'running')"
 }
-# wait_for CONDITION...: polls for up to 20 s
-wait_for() {
-	for _i in $(seq 1 400); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 # has_entries N: at least N unserved pool entries
 has_entries() {
 	test "$(pool_count)" -ge "$1"

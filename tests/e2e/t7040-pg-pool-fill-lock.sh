@@ -17,13 +17,6 @@ done
 pool_count() {
 	pg_sql "select count(*) from scenarios where origin = 'pool' and serves = 0"
 }
-wait_for() {
-	for _i in $(seq 1 400); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 started() { grep -q 'plan:' hostA/err1; }
 
 (cd hostA && SCEN_CONFIG=$PWD/scen.yaml exec scen-pool-fill --experiment pool-2026 >out1 2>err1) &

@@ -98,25 +98,8 @@ done
 is "servings: one per ok answer (the poll is none)" "$(wc -l <pgdb/servings.jsonl)" 5
 
 # the integer figures of scen-cache-stats --json
-ints() {
-	python3 - "$1" <<'PY'
-import json, sys
-def walk(v, path):
-    if isinstance(v, bool):
-        return
-    if isinstance(v, int):
-        print(path, v)
-    elif isinstance(v, dict):
-        for k in sorted(v):
-            walk(v[k], path + "." + k)
-    elif isinstance(v, list):
-        for i, x in enumerate(v):
-            walk(x, "%s[%d]" % (path, i))
-walk(json.load(open(sys.argv[1])), "")
-PY
-}
-ints sqlite/stats.json >a
-ints pgdb/stats.json >b
+json_ints sqlite/stats.json >a
+json_ints pgdb/stats.json >b
 cmp_num "stats: integer figures ($(wc -l <a))" "$(wc -l <a)" -gt 10
 if cmp -s a b; then ok "stats: the same counts"; else
 	not_ok "stats: the same counts"

@@ -20,19 +20,7 @@ exports() {
 # counts DB: the counts of scen-cache-stats --json (every integer field,
 # by its path; the times differ from run to run)
 counts() {
-	scen-cache-stats --db "$1" --json 2>/dev/null | python3 -c '
-import json, sys
-def walk(v, path):
-    if isinstance(v, dict):
-        for k in sorted(v):
-            walk(v[k], path + "." + k)
-    elif isinstance(v, list):
-        for i, x in enumerate(v):
-            walk(x, "%s[%d]" % (path, i))
-    elif isinstance(v, int) and not isinstance(v, bool):
-        print(path, v)
-walk(json.load(sys.stdin), "")
-'
+	scen-cache-stats --db "$1" --json 2>/dev/null | json_ints
 }
 
 # copy_and_compare FROM TO: copies FROM (a SQLite file or a PostgreSQL

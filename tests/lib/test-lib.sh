@@ -228,6 +228,34 @@ wait_lines() {
 	return 1
 }
 
+# wait_for COMMAND...: polls COMMAND until it succeeds (up to 20 s)
+wait_for() {
+	for _i in $(seq 1 400); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# json_ints [FILE]: the integer fields of a JSON document (FILE, else
+# stdin), one "path value" a line, sorted by path: the counts of
+# scen-cache-stats --json, compared where its times differ
+json_ints() {
+	python3 -c '
+import json, sys
+def walk(v, path):
+    if isinstance(v, dict):
+        for k in sorted(v):
+            walk(v[k], path + "." + k)
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            walk(x, "%s[%d]" % (path, i))
+    elif isinstance(v, int) and not isinstance(v, bool):
+        print(path, v)
+walk(json.load(open(sys.argv[1]) if len(sys.argv) > 1 else sys.stdin), "")
+' "$@"
+}
+
 # wait_sql QUERY VALUE: waits (up to 10 s) until QUERY gives VALUE
 wait_sql() {
 	for _w in $(seq 1 100); do
