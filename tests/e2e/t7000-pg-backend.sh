@@ -50,6 +50,13 @@ wait "$pr"
 is "after the restart: served and recorded" \
 	"$(sed -n 2p outr | j 'r["status"]'):$(pg_sql "select count(*) from servings where request_id = 's2'")" "ok:1"
 
+# scen-gen: fresh scenarios stored in PostgreSQL
+n0=$(pg_sql 'select count(*) from scenarios')
+scen-gen -n 2 --experiment trust-2026 --template hiring --factor gender=male \
+	--factor age=younger --factor tone=warm --position 8 >gen.out 2>gen.err
+is "scen-gen: exit 0, two scenarios" "$?:$(j 'r["status"]' gen.out | tr '\n' ' ')" "0:ok ok "
+is "... stored in PostgreSQL" "$(pg_sql 'select count(*) from scenarios')" "$((n0 + 2))"
+
 scen-cache-stats --json >stats.json 2>stats.err
 is "stats: exit 0" "$?" 0
 is "stats: the servings" "$(j "r['totals']['servings']" stats.json)" \

@@ -9,8 +9,9 @@
 # (scen-export(1)): scenario_id and job, random identifiers (each is
 # replaced by its rank of first appearance, so that which serving shows
 # which scenario is still compared), and latency_ms, measured.
-# Then an --async request accepted by one process on the URI is polled
-# from another.
+# The other formats of scen-cache-stats, --check and scen-gen work on both
+# alike. Then an --async request accepted by one process on the URI is
+# polled from another.
 . "$(dirname "$0")/../lib/test-lib.sh"
 . "$SCEN_TOP/tests/lib/pg.sh"
 fake_start
@@ -49,6 +50,17 @@ study() {
 		done
 	done
 	scen-cache-stats --json >stats.json 2>stats.err
+	# the other formats, --check and scen-gen, after what is compared
+	for f in table --prometheus "--html -"; do
+		# shellcheck disable=SC2086
+		scen-cache-stats ${f#table} >"stats.${f%% *}" 2>>stats.err
+		echo "$f $?" >>stats.rc
+	done
+	scen-cache-stats --check >check.out 2>>stats.err
+	echo "check $?" >>stats.rc
+	scen-gen --experiment trust-2026 --template hiring --factor gender=male \
+		--factor age=older --factor tone=neutral --position 7 >gen.out 2>gen.err
+	echo "gen $?" >>stats.rc
 }
 (cd sqlite && study)
 (cd pgdb && study)
@@ -96,6 +108,19 @@ for w in servings scenarios templates; do
 	done
 done
 is "servings: one per ok answer (the poll is none)" "$(wc -l <pgdb/servings.jsonl)" 5
+
+# every command, every format of scen-cache-stats, on both
+is "the other formats, --check, scen-gen: the same statuses" \
+	"$(cat pgdb/stats.rc | tr '\n' ' ')" "$(cat sqlite/stats.rc | tr '\n' ' ')"
+is "... scen-gen: the day's budget spent, told alike" \
+	"$(j 'r["status"]' pgdb/gen.out):$(tail -n 1 pgdb/stats.rc)" "unavailable:gen 69"
+is "... Prometheus: the same series" \
+	"$(grep -v '^#' pgdb/stats.--prometheus | sed 's/ .*//' | sort | cksum)" \
+	"$(grep -v '^#' sqlite/stats.--prometheus | sed 's/ .*//' | sort | cksum)"
+is "... the table and the HTML page: as many lines" \
+	"$(wc -l <pgdb/stats.table):$(wc -l <pgdb/stats.--html)" \
+	"$(wc -l <sqlite/stats.table):$(wc -l <sqlite/stats.--html)"
+is "... --check: the same alerts" "$(cat pgdb/check.out)" "$(cat sqlite/check.out)"
 
 # the integer figures of scen-cache-stats --json
 json_ints sqlite/stats.json >a
