@@ -1,7 +1,7 @@
 /* db_schema_pg.c — the SQL that PostgreSQL reads differently from SQLite
  * (db_schema.c): its schema, created whole at version 3 (PostgreSQL came
  * with it), and the statements whose SQLite text it cannot run (else NULL:
- * db_schema.c's text, its ?N parameters turned into $N by store_pg.c). */
+ * db_schema.c's text, its ?N parameters turned into $N by store_pg_stmt.c). */
 #include "scen/db_int.h"
 
 /*

@@ -1,14 +1,14 @@
 /* db_int.h — what the files of the storage layer share, and nothing else
  * includes: the connection's state (struct scen_db), the statements by
  * name, the backend interface (struct db_backend) that SQLite
- * (store_sqlite.c) and PostgreSQL (store_pg.c) implement, and the helpers
+ * (store_sqlite.c) and PostgreSQL (store_pg*.c) implement, and the helpers
  * that prepare, run and bind statements on either.
  *
  * db.c holds the connection (open, transactions, counters, events);
  * db_schema.c every SQL text as SQLite reads it, db_schema_pg.c what
  * PostgreSQL reads differently; db_scenarios.c, db_jobs.c, db_quota.c,
  * db_pool.c and db_report.c the rows of their tables. None of these
- * includes sqlite3.h or libpq-fe.h: only the two store_ files do. */
+ * includes sqlite3.h or libpq-fe.h: only the store_ files do. */
 #ifndef SCEN_DB_INT_H
 #define SCEN_DB_INT_H
 
