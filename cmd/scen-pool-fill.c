@@ -94,7 +94,9 @@ int main(int argc, char **argv)
 		return scen_err_report(&e);
 	int rc;
 	if (o.dry_run) {
-		int ro = access(cfg->database, F_OK) == 0;
+		/* reads only what exists: a server's database, or a file */
+		int ro = scen_is_db_uri(cfg->database) ||
+			 access(cfg->database, F_OK) == 0;
 		db = scen_db_open(cfg->database, ro ? SCEN_DB_READONLY : 0,
 				  &e);
 		if (!db) {

@@ -177,7 +177,7 @@ int64_t db_text_hash(const void *key, size_t klen, const void *text,
  * (user:password@, password=...), which never appears in any output. */
 static char *display_name(const char *target)
 {
-	if (!scen_is_db_uri(target))
+	if (!strstr(target, "://"))
 		return xstrdup(target);
 	struct strbuf sb;
 	sb_init(&sb);
@@ -209,6 +209,17 @@ static char *display_name(const char *target)
 struct scen_db *scen_db_open(const char *target, int flags,
 			     struct scen_error *err)
 {
+	/* a mistyped scheme or a libpq connection string is no file name,
+	 * and its password is not to be printed as one */
+	if (!scen_is_db_uri(target) &&
+	    (strstr(target, "://") || strstr(target, "password="))) {
+		char *name = display_name(target);
+		scen_error("%s: neither a file nor a postgresql:// URI",
+			   strstr(name, "password=") ? "the database" : name);
+		free(name);
+		scen_failed(err, SCEN_ERR_CONFIG);
+		return NULL;
+	}
 	struct scen_db *db = xcalloc(1, sizeof *db);
 	db->be = scen_is_db_uri(target) ? &db_pg : &db_sqlite;
 	db->path = display_name(target);
@@ -313,6 +324,8 @@ const char *scen_db_trouble_name(enum scen_db_trouble t)
 		return "database write error";
 	case SCEN_DB_UNREACHABLE:
 		return "database unreachable";
+	case SCEN_DB_UNKNOWN_COMMIT:
+		return "database commit unknown";
 	default:
 		return "database writable";
 	}

@@ -136,6 +136,10 @@ const char *const db_pg_stmt_sql[ST_COUNT] = {
 	[ST_SESSIONS] = "SELECT session, scenario FROM servings"
 		" WHERE session = ANY (ARRAY(SELECT"
 		" json_array_elements_text(CAST(?1 AS json))))",
+	/* identities are not given back by a rollback: ids have gaps */
+	[RS_TOTALS] = "SELECT (SELECT count(*) FROM scenarios),"
+		" (SELECT count(*) FROM servings),"
+		" (SELECT count(*) FROM templates)",
 	[RS_POOL] = "SELECT version, experiment, template,"
 		" count(*) FILTER (WHERE created_at >= ?1),"
 		" count(*) FILTER (WHERE created_at < ?1),"

@@ -114,7 +114,9 @@ static enum scen_err turn_failed(struct server *s,
 				 enum scen_err rc)
 {
 	enum scen_db_trouble why = scen_db_write_trouble(s->db);
-	if (!why || s->o->gen)
+	/* a turn that may have been committed is not answered again: its
+	 * servings would be recorded twice */
+	if (!why || s->o->gen || why == SCEN_DB_UNKNOWN_COMMIT)
 		return rc;
 	enter_degraded(s, why, st0);
 	return SCEN_OK;
@@ -257,6 +259,9 @@ static enum scen_err turn(struct server *s)
 	if (scen_db_catch_up(s->db, s->cfg, s->ix) < 0)
 		s->failed = SCEN_ERR_IO;
 	spool_catch_up(s);
+	/* requests of a turn that failed, when the database came back
+	 * before a turn from memory answered them (try_recover) */
+	serve_redo_all(s);
 	scen_engine_step(s->e, s->now);
 	handle_finished(s);
 	serve_take_lines(s, BATCH_LINES);
@@ -336,7 +341,7 @@ static int step(struct server *s, enum scen_err *rc)
 	double t = scen_engine_next_try(s->e);
 	if (t < wake)
 		wake = t;
-	int timeout = serve_has_line(s) ? 0 : 200;
+	int timeout = serve_has_line(s) || s->redo ? 0 : 200;
 	if (isfinite(wake)) {
 		double ms = scen_real_ms(wake - now);
 		if (ms < timeout)
@@ -349,11 +354,11 @@ static int step(struct server *s, enum scen_err *rc)
 	serve_read_input(s);
 	int ended = scen_engine_collect(s->e);
 	now = scen_now();
-	if (serve_has_line(s) || ended || next_deadline(s) <= now ||
+	if (serve_has_line(s) || s->redo || ended || next_deadline(s) <= now ||
 	    scen_engine_next_try(s->e) <= now)
 		*rc = turn(s);
 	return !*rc && !s->degraded && s->eof && !serve_has_line(s) &&
-	       !s->nwaiting && !scen_engine_pending(s->e) &&
+	       !s->redo && !s->nwaiting && !scen_engine_pending(s->e) &&
 	       !scen_engine_inflight_calls(s->e);
 }
 

@@ -258,6 +258,11 @@ static void take_line(struct server *s, const char *line, size_t len)
 		p->kind = PEND_BAD;
 		p->err_code = err.code;
 		p->err_msg = xstrdup(err.message);
+	} else if (p->rq.op != SCEN_OP_GET) {
+		/* its kind known before it starts: a failed turn answers it
+		 * again by its kind (serve_redo_all) */
+		p->kind = p->rq.op == SCEN_OP_STATUS ? PEND_STATUS
+						     : PEND_CANCEL;
 	}
 	XGROW(s->taken, s->ntaken + 1, s->captaken);
 	s->taken[s->ntaken++] = p;

@@ -44,6 +44,14 @@ static char *uri_password(const char *uri)
 
 /* Reconnects (PQreset); on success every prepared statement is gone with
  * the old session, and so is the pool fill's lock: taken again. */
+/* What scen reads must not hang on the server's or the role's settings:
+ * bytea as hex (keys), doubles exact (times). */
+static int session_settings(struct scen_db *db)
+{
+	return pg_exec(db, "SET bytea_output = 'hex';"
+		       " SET extra_float_digits = 3");
+}
+
 static int reconnect(struct scen_db *db)
 {
 	struct pg_conn *pc = conn_of(db);
@@ -52,6 +60,8 @@ static int reconnect(struct scen_db *db)
 		pg_set_msg(pc, PQerrorMessage(pc->c));
 		return -1;
 	}
+	if (session_settings(db) < 0)
+		return -1;
 	for (struct pg_stmt *st = pc->stmts; st; st = st->next) {
 		pg_clear_result(st);
 		st->prepared = 0;
@@ -61,12 +71,10 @@ static int reconnect(struct scen_db *db)
 	pc->retry_at = 0;
 	if (pc->pool_locked) {
 		PGresult *res = pg_run_sql(db, PG_POOL_LOCK);
-		if (!res || strcmp(PQgetvalue(res, 0, 0), "t"))
-			scen_warn("%s: the pool fill's lock was lost with the "
-				  "connection", db->path);
+		pc->lock_lost = !res || strcmp(PQgetvalue(res, 0, 0), "t");
 		PQclear(res);
 	}
-	return 0;
+	return pc->lock_lost ? -1 : 0;
 }
 
 /* A lost connection, when the interval since the last try has passed:
@@ -75,6 +83,13 @@ static int reconnect(struct scen_db *db)
 static int reachable(struct scen_db *db)
 {
 	struct pg_conn *pc = conn_of(db);
+	if (pc->lock_lost) {
+		/* another run may fill now: this one stops */
+		pg_set_msg(pc, "the pool fill's lock was lost with the "
+			   "connection, and another run may hold it now");
+		db->trouble = SCEN_DB_UNREACHABLE;
+		return -1;
+	}
 	if (PQstatus(pc->c) == CONNECTION_OK)
 		return 0;
 	double now = monotonic();
@@ -97,15 +112,19 @@ static void pg_retry_now(struct scen_db *db)
 /* Opens the transaction how asks for. A write waits for its turn among
  * the writers and keeps its transaction id (for a commit whose answer is
  * lost); READ COMMITTED whatever the server's default, so that each
- * statement after the lock sees what the turns before committed. A read
- * is one snapshot, not READ ONLY: the export fills a temporary table. */
+ * statement after the lock sees what the turns before committed; a
+ * writer that stops answering mid-turn (a process stopped, a network
+ * partition) loses its session, and the writers' lock, after a minute
+ * idle (its turns last milliseconds). A read is one snapshot, not READ
+ * ONLY: the export fills a temporary table. */
 static int begin_once(struct scen_db *db, enum db_tx how)
 {
 	struct pg_conn *pc = conn_of(db);
 	PGresult *res = pg_run_sql(db, how == DB_TX_READ
 			    ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
 			    : "BEGIN ISOLATION LEVEL READ COMMITTED; "
-			      PG_WRITE_LOCK ", txid_current()");
+			      "SET LOCAL idle_in_transaction_session_timeout"
+			      " = '60s'; " PG_WRITE_LOCK ", txid_current()");
 	if (!res) {
 		if (PQtransactionStatus(pc->c) != PQTRANS_IDLE)
 			PQclear(PQexec(pc->c, "ROLLBACK"));
@@ -157,24 +176,40 @@ static int commit_outcome(struct scen_db *db)
 {
 	struct pg_conn *pc = conn_of(db);
 	double end = monotonic() + PG_COMMIT_PATIENCE;
+	PGresult *res = NULL;
 	for (double wait = 0.1; reconnect(db) < 0; wait *= 2) {
 		if (monotonic() + wait > end)
-			return -1;
+			goto unknown;
 		usleep((useconds_t)(wait * 1e6));
 	}
 	char txid[24];
 	snprintf(txid, sizeof txid, "%lld", pc->txid);
 	const char *v[1] = {txid};
-	PGresult *res = PQexecParams(pc->c, "SELECT txid_status($1)", 1, NULL,
-				     v, NULL, NULL, 0);
+	res = PQexecParams(pc->c, "SELECT txid_status($1)", 1, NULL, v, NULL,
+			   NULL, 0);
 	if (!pg_res_ok(db, &res))
-		res = NULL;
-	int committed = res && !strcmp(PQgetvalue(res, 0, 0), "committed");
+		goto unknown;
+	const char *status = PQgetvalue(res, 0, 0);
+	int committed = !strcmp(status, "committed");
+	int aborted = !strcmp(status, "aborted");
 	PQclear(res);
-	if (!committed)
+	if (committed)
+		return 0;
+	if (aborted) {
 		pg_set_msg(pc, "the connection was lost during COMMIT, and the "
-			"transaction with it");
-	return committed ? 0 : -1;
+			   "transaction with it");
+		return -1;
+	}
+unknown:
+	/* neither answered again nor recorded twice: the run stops
+	 * (scen(7), Several hosts) */
+	snprintf(txid, sizeof txid, "%lld", pc->txid);
+	sb_reset(&pc->msg);
+	sb_addf(&pc->msg, "the connection was lost during COMMIT and whether "
+		"transaction %s committed cannot be told now (SELECT "
+		"txid_status(%s) will)", txid, txid);
+	db->trouble = SCEN_DB_UNKNOWN_COMMIT;
+	return -1;
 }
 
 static int pg_commit(struct scen_db *db)
@@ -369,6 +404,11 @@ static enum scen_err pg_open(struct scen_db *db, const char *target,
 		return SCEN_ERR_UNAVAILABLE;
 	}
 	PQsetNoticeProcessor(pc->c, notice, db->path);
+	if (session_settings(db) < 0) {
+		scen_error("%s: cannot set up the session: %s", db->path,
+			   pg_errmsg(db));
+		return SCEN_ERR_IO;
+	}
 	if (PQsetClientEncoding(pc->c, "UTF8") != 0) {
 		scen_error("%s: cannot set the client encoding to UTF8: %s",
 			   db->path, pg_errmsg(db));

@@ -99,10 +99,12 @@ enum scen_db_trouble {
 	SCEN_DB_READ_ONLY,	/* SQLITE_READONLY */
 	SCEN_DB_WRITE_ERROR,	/* SQLITE_IOERR while writing */
 	SCEN_DB_UNREACHABLE,	/* the connection to the server is lost */
+	SCEN_DB_UNKNOWN_COMMIT,	/* lost during COMMIT, and the server could
+				 * not tell whether it committed */
 };
 enum scen_db_trouble scen_db_write_trouble(const struct scen_db *db);
 /* "database full", "database read-only", "database write error",
- * "database unreachable". */
+ * "database unreachable", "database commit unknown". */
 const char *scen_db_trouble_name(enum scen_db_trouble t);
 
 /* Adds n to the counter name in the current hour (kept in memory until

@@ -49,6 +49,7 @@ struct pg_conn {
 	double retry_at, backoff;	/* reconnecting (monotonic clock) */
 	long long txid;		/* of the open write transaction, or 0 */
 	int pool_locked;
+	int lock_lost;		/* not taken again after a reconnect */
 	/* the statements pg_run queued (in pipeline mode), by their SQL
 	 * text (a queued statement is not finalized before settle) */
 	const char **queued;

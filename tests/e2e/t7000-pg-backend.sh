@@ -99,6 +99,14 @@ for c in scen-serve-stdin scen-cache-stats scen-export; do
 	check "$c: the message says why" grep -q "cannot connect" w.err
 	check "$c: ... without the password" sh -c '! grep -q secret w.out w.err'
 done
+# nor that of a mistyped scheme or a libpq connection string: refused,
+# not taken for a file name
+for db in "pg://scen:secret@/scen" "host=$T password=secret dbname=scen"; do
+	scen-export --db "$db" >w.out 2>w.err
+	is "'${db%% *}...': exit 78, neither a file nor a URI" \
+		"$?:$(grep -c 'neither a file nor a postgresql:// URI' w.err)" "78:1"
+	check "... without the password" sh -c '! grep -q secret w.out w.err'
+done
 
 # another program's database: refused, as it was
 pg_sql "CREATE DATABASE other" >/dev/null

@@ -25,7 +25,7 @@ if ! command -v "$CLANG" >/dev/null 2>&1; then
 	echo "run-fuzz.sh: $CLANG not found (apt-get install clang)" >&2
 	exit 69
 fi
-pkgs="libcurl sqlite3 yaml-0.1 libxxhash jansson"
+pkgs="libcurl sqlite3 libpq yaml-0.1 libxxhash jansson"
 pkgc=$(pkg-config --cflags $pkgs) || exit 69
 pkgl=$(pkg-config --libs $pkgs) || exit 69
 version=$(sed -n 's/^VERSION = //p' Makefile)
