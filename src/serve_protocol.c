@@ -238,6 +238,14 @@ static void start(struct server *s, struct pend *p)
 	serve_advance(s, p);
 }
 
+/* p, its line read, is answered once the turn's lines are taken
+ * (start_taken). */
+static void take(struct server *s, struct pend *p)
+{
+	XGROW(s->taken, s->ntaken + 1, s->captaken);
+	s->taken[s->ntaken++] = p;
+}
+
 static void take_line(struct server *s, const char *line, size_t len)
 {
 	s->lineno++;
@@ -264,8 +272,7 @@ static void take_line(struct server *s, const char *line, size_t len)
 		p->kind = p->rq.op == SCEN_OP_STATUS ? PEND_STATUS
 						     : PEND_CANCEL;
 	}
-	XGROW(s->taken, s->ntaken + 1, s->captaken);
-	s->taken[s->ntaken++] = p;
+	take(s, p);
 }
 
 /* The sessions of the lines taken that are not yet known: read in one
@@ -328,8 +335,7 @@ static void too_long(struct server *s)
 	p->err_code = "line_too_long";
 	p->err_msg = xasprintf("line %ld is longer than %d bytes", s->lineno,
 			       SCEN_MAX_LINE);
-	XGROW(s->taken, s->ntaken + 1, s->captaken);
-	s->taken[s->ntaken++] = p;
+	take(s, p);
 }
 
 int serve_take_lines(struct server *s, int max)

@@ -32,12 +32,12 @@ pg_start
 # each run starts from the same study: a copy of it per run and backend
 for k in $(seq 0 $((RUNS - 1))); do
 	cp scen.db "sq$k.db"
-	{ echo "database: sq$k.db"; grep -v '^database:' "$SCEN_CONFIG"; } >"sq$k.yaml"
+	config_with_db "sq$k.db" >"sq$k.yaml"
 	pg_sql "CREATE DATABASE r$k" >/dev/null
 	uri="postgresql:///r$k?host=$PG_DIR&user=scen"
 	scen-db-copy --from scen.db --to "$uri" >/dev/null ||
 		{ echo "bench_backends: the copy to PostgreSQL failed"; exit 1; }
-	{ echo "database: \"$uri\""; grep -v '^database:' "$SCEN_CONFIG"; } >"pg$k.yaml"
+	config_with_db "$uri" >"pg$k.yaml"
 done
 
 # runs CONFIG LABEL: RUNS runs of the hits through scen-serve-stdin on the

@@ -10,7 +10,7 @@
 fake_start
 pg_start
 write_pool_config
-{ echo "database: \"$SCEN_PG_URI\""; grep -v '^database:' "$SCEN_CONFIG"; } >cfg &&
+config_with_db "$SCEN_PG_URI" >cfg &&
 	mv cfg "$SCEN_CONFIG"
 
 req r1 p1 | scen-serve-stdin >out1 2>err1

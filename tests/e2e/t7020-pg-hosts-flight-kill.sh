@@ -11,7 +11,7 @@
 fake_start --delay-ms 800
 pg_start
 DEADLINE_S=4 TIMEOUT_S=5 MAX_CONCURRENCY=4 write_config
-{ echo "database: \"$SCEN_PG_URI\""; grep -v '^database:' "$SCEN_CONFIG"; } >cfg
+config_with_db "$SCEN_PG_URI" >cfg
 for h in 1 2 3; do
 	mkdir host$h
 	cp cfg host$h/scen.yaml

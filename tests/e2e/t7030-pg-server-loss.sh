@@ -11,7 +11,7 @@
 fake_start
 pg_start
 write_config
-{ echo "database: \"$SCEN_PG_URI\""; grep -v '^database:' "$SCEN_CONFIG"; } >cfg &&
+config_with_db "$SCEN_PG_URI" >cfg &&
 	mv cfg "$SCEN_CONFIG"
 
 # missing OUT: the ids of the ok answers in OUT that scen-export does not

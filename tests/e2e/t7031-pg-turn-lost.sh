@@ -8,7 +8,7 @@
 fake_start
 pg_start
 write_config
-{ echo "database: \"$SCEN_PG_URI\""; grep -v '^database:' "$SCEN_CONFIG"; } >cfg &&
+config_with_db "$SCEN_PG_URI" >cfg &&
 	mv cfg "$SCEN_CONFIG"
 trap "" PIPE
 

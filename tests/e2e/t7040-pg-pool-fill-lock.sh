@@ -11,7 +11,7 @@ pg_start
 MAX_CONCURRENCY=2 VARIANTS=1 SHARE=0.5 write_pool_config
 for h in hostA hostB; do
 	mkdir "$h"
-	{ echo "database: \"$SCEN_PG_URI\""; grep -v '^database:' "$SCEN_CONFIG"; } \
+	config_with_db "$SCEN_PG_URI" \
 		>"$h/scen.yaml"
 done
 pool_count() {

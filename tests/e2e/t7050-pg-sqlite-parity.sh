@@ -22,7 +22,7 @@ MAX_CONCURRENCY=1 VARIANTS=1 RPD=6 DAY_RESETS_AT="00:00Z" write_pool_config
 sed -i '/name: groq-b/d' "$SCEN_CONFIG"
 mkdir sqlite pgdb
 cp "$SCEN_CONFIG" sqlite/scen.yaml
-{ echo "database: \"$SCEN_PG_URI\""; grep -v '^database:' "$SCEN_CONFIG"; } \
+config_with_db "$SCEN_PG_URI" \
 	>pgdb/scen.yaml
 
 # the run, in the current directory: one process a step, so that what

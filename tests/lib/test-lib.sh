@@ -167,6 +167,13 @@ YAML
 	export SCEN_CONFIG=$f
 }
 
+# config_with_db DB: the config ($SCEN_CONFIG) with database: DB (a file
+# or a PostgreSQL URI), on stdout
+config_with_db() {
+	echo "database: \"$1\""
+	grep -v '^database:' "$SCEN_CONFIG"
+}
+
 # write_pool_config: write_config plus experiment pool-2026 (brief: 2 hard
 # x 2 soft levels x 3 positions = 12 combinations; note: 2) and a pool:
 # section of VARIANTS (default 2) variants and a quota_share of SHARE
