@@ -91,8 +91,14 @@ void scen_engine_free(struct scen_engine *e)
 {
 	if (!e)
 		return;
-	for (size_t i = 0; i < e->ndone; i++)
+	/* a call collected but not yet settled is its job's still: freed
+	 * once (a turn that failed at its begin drops the engine then) */
+	for (size_t i = 0; i < e->ndone; i++) {
+		struct scen_job *j = e->done[i]->owner;
+		if (j)
+			j->http = NULL;
 		scen_call_free(e->done[i]);
+	}
 	for (size_t i = 0; i < e->nlaunching; i++)
 		free(e->launching[i].body);
 	struct scen_job *j = e->head, *n;

@@ -141,7 +141,7 @@ for h in hostA hostB; do
 		pgdb/scen.yaml >$h/scen.yaml
 done
 fake_reset
-fake_ctl '{"mode":"slow","delay_ms":1500}'
+fake_ctl '{"mode":"slow","delay_ms":5000}'	# longer than host B takes to start, even under a sanitizer
 poll() {	# poll ID: host B asks for the job
 	printf '{"id":"%s","op":"status","job":"%s","session":"sa"}\n' "$1" "$job" |
 		(cd hostB && SCEN_CONFIG=$PWD/scen.yaml scen-serve-stdin)
