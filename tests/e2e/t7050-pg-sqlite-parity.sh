@@ -137,11 +137,14 @@ unset SCEN_CLOCK_SCALE SCEN_CLOCK_EPOCH
 pg_sql "CREATE DATABASE hosts" >/dev/null
 mkdir hostA hostB
 for h in hostA hostB; do
-	sed "s|^database:.*|database: \"postgresql:///hosts?host=$PG_DIR\&user=scen\"|" \
-		pgdb/scen.yaml >$h/scen.yaml
+	# (a call and a wait longer than host B takes to start, even under a
+	# sanitizer)
+	sed -e "s|^database:.*|database: \"postgresql:///hosts?host=$PG_DIR\&user=scen\"|" \
+		-e 's/^  timeout_s: .*/  timeout_s: 20/' \
+		-e 's/^  deadline_s: .*/  deadline_s: 20/' pgdb/scen.yaml >$h/scen.yaml
 done
 fake_reset
-fake_ctl '{"mode":"slow","delay_ms":5000}'	# longer than host B takes to start, even under a sanitizer
+fake_ctl '{"mode":"slow","delay_ms":5000}'
 poll() {	# poll ID: host B asks for the job
 	printf '{"id":"%s","op":"status","job":"%s","session":"sa"}\n' "$1" "$job" |
 		(cd hostB && SCEN_CONFIG=$PWD/scen.yaml scen-serve-stdin)
