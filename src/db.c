@@ -16,11 +16,6 @@ const char *scen_db_path(const struct scen_db *db)
 	return db->path;
 }
 
-const char *scen_db_backend(const struct scen_db *db)
-{
-	return db->be->name;
-}
-
 char *scen_db_spool_path(const struct scen_db *db)
 {
 	if (db->be == &db_sqlite)

@@ -329,20 +329,7 @@ int scen_db_catch_up(struct scen_db *db, const struct scen_config *cfg,
 int scen_db_session_load(struct scen_db *db, const char *session,
 			 struct scen_session *s)
 {
-	if (s->loaded)
-		return 0;
-	struct db_stmt *st = db_stmt(db, ST_SESSION);
-	if (!st)
-		return -1;
-	db_bind_text(st, 1, session, -1);
-	int r;
-	while ((r = db_step(st)) == DB_ROW)
-		scen_session_add(s, db_column_int64(st, 0));
-	db_reset(st);
-	if (r != DB_DONE)
-		return db_fail(db, "reading a session");
-	s->loaded = 1;
-	return 0;
+	return s->loaded ? 0 : scen_db_sessions_load(db, &session, &s, 1);
 }
 
 int scen_db_sessions_load(struct scen_db *db, const char *const *names,

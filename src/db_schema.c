@@ -173,7 +173,6 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		" AND quarantined = 0 ORDER BY id",
 	[ST_NEW_SERVINGS] = "SELECT id, session, scenario FROM servings"
 		" WHERE id > ?1 ORDER BY id",
-	[ST_SESSION] = "SELECT scenario FROM servings WHERE session = ?1",
 	/* ?1: a JSON array of sessions */
 	[ST_SESSIONS] = "SELECT session, scenario FROM servings"
 		" WHERE session IN (SELECT value FROM json_each(?1))",

@@ -67,8 +67,6 @@ const char *scen_db_path(const struct scen_db *db);
  * host's disk: "scen-<16 hex digits>.spool" in the working directory, the
  * digits a hash of the URI (without password). */
 char *scen_db_spool_path(const struct scen_db *db);
-/* "SQLite" or "PostgreSQL". */
-const char *scen_db_backend(const struct scen_db *db);
 /* The pool fill's lock, held until close: one scen-pool-fill a database
  * (SQLite: flock(2) on "<file>.pool-fill.lock"; PostgreSQL: a
  * session-level advisory lock). SCEN_OK when taken, SCEN_ERR_TEMPFAIL

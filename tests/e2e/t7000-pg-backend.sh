@@ -10,8 +10,7 @@
 fake_start
 pg_start
 write_pool_config
-config_with_db "$SCEN_PG_URI" >cfg &&
-	mv cfg "$SCEN_CONFIG"
+pg_use
 
 req r1 p1 | scen-serve-stdin >out1 2>err1
 is "fresh: exit 0" "$?:$(j 'r["tier"]' out1)" "0:fresh"

@@ -11,8 +11,7 @@
 fake_start
 pg_start
 write_config
-config_with_db "$SCEN_PG_URI" >cfg &&
-	mv cfg "$SCEN_CONFIG"
+pg_use
 
 # missing OUT: the ids of the ok answers in OUT that scen-export does not
 # list (by request_id)

@@ -8,8 +8,7 @@
 fake_start
 pg_start
 write_config
-config_with_db "$SCEN_PG_URI" >cfg &&
-	mv cfg "$SCEN_CONFIG"
+pg_use
 trap "" PIPE
 
 # lost_turn P HOW ANSWERS: a turn whose connection goes while it waits for

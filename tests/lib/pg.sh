@@ -60,6 +60,11 @@ pg_kill() { pg_ctl_do stop -m immediate -w; }
 # keeps the descriptors it is given open: close a fifo's, 3>&-)
 pg_restart() { pg_ctl_do restart -m fast -w -l "$PG_DIR/log" 2>/dev/null; }
 
+# pg_use: the config ($SCEN_CONFIG) keeps its database on the server
+pg_use() {
+	config_with_db "$SCEN_PG_URI" >"$T/cfg.pg" && mv "$T/cfg.pg" "$SCEN_CONFIG"
+}
+
 # pg_sql QUERY: runs QUERY on database scen; the rows, fields split by |
 pg_sql() {
 	psql -XAtq -v ON_ERROR_STOP=1 "$SCEN_PG_URI" -c "$1"
