@@ -368,6 +368,7 @@ static const struct scen_column servings_cols[] = {
 	{"model", "s.model", SCEN_COL_TEXT},
 	{"account", "s.account", SCEN_COL_TEXT},
 	{"origin", "s.origin", SCEN_COL_TEXT},
+	{"batch_id", "s.batch_id", SCEN_COL_TEXT},
 	{"generated_at", "s.created_at", SCEN_COL_TIME},
 	{"served_at", "v.served_at", SCEN_COL_TIME},
 	{"latency_ms", "v.latency_ms", SCEN_COL_MS},
@@ -393,6 +394,8 @@ static const struct scen_column scenarios_cols[] = {
 	{"serves", "s.serves", SCEN_COL_INT},
 	{"quarantined", "s.quarantined", SCEN_COL_BOOL},
 	{"job", "j.jid", SCEN_COL_TEXT},
+	{"batch_id", "s.batch_id", SCEN_COL_TEXT},
+	{"custom_id", "s.custom_id", SCEN_COL_TEXT},
 };
 
 /* Templates: t = templates, u = their use (see version_use). */

@@ -408,6 +408,8 @@ int scen_db_insert_scenario(struct scen_db *db, struct scen_scenario *s)
 	db_bind_int64_if(st, 17, s->job != 0, s->job);
 	db_bind_int64(st, 18, db_text_hash(rq->key, 16, s->text,
 					   strlen(s->text)));
+	db_bind_text_or_null(st, 19, s->batch_id);
+	db_bind_text_or_null(st, 20, s->custom_id);
 	if ((s->rowid = db_insert_id(db, st)) < 0)
 		return -1;
 	XGROW(db->tx_scn, db->ntx_scn + 1, db->captx_scn);

@@ -117,12 +117,64 @@ const char *const db_migrations[] = {
 	" PRIMARY KEY (host, pid)) WITHOUT ROWID;"
 	"CREATE INDEX jobs_key ON jobs(version, key)"
 	" WHERE state IN ('queued', 'running');",
+	/* 5: pool entries made through the provider's Batch API
+	 * (scen-pool-fill(1), BATCHES): each batch and each of its lines is
+	 * recorded before it is sent; a scenario made from a line names its
+	 * batch and custom_id, stored once (scenarios_custom); the
+	 * provider's verdict on each key's access to batches */
+	"ALTER TABLE scenarios ADD COLUMN batch_id TEXT;"
+	"ALTER TABLE scenarios ADD COLUMN custom_id TEXT;"
+	"CREATE UNIQUE INDEX scenarios_custom ON scenarios(custom_id)"
+	" WHERE custom_id IS NOT NULL;"
+	"CREATE TABLE batches("
+	" id INTEGER PRIMARY KEY,"
+	" bid TEXT NOT NULL UNIQUE,"
+	" account TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state = 'planned' OR state = 'uploaded'"
+	"  OR state = 'submitted' OR state = 'ended'),"
+	" file_id TEXT, batch_id TEXT UNIQUE, status TEXT,"
+	" lines INTEGER NOT NULL, window_s REAL NOT NULL,"
+	" created_at REAL NOT NULL, submitted_at REAL, checked_at REAL,"
+	" ended_at REAL, error TEXT);"
+	"CREATE INDEX batches_open ON batches(state)"
+	" WHERE state <> 'ended';"
+	"CREATE TABLE batch_lines("
+	" id INTEGER PRIMARY KEY,"
+	" batch INTEGER NOT NULL REFERENCES batches(id),"
+	" custom_id TEXT NOT NULL UNIQUE,"
+	" experiment TEXT NOT NULL, template TEXT NOT NULL,"
+	" version TEXT NOT NULL, key BLOB NOT NULL,"
+	" factors TEXT NOT NULL, position INTEGER,"
+	" attempt INTEGER NOT NULL,"
+	" state TEXT NOT NULL CHECK (state = 'pending' OR state = 'done'"
+	"  OR state = 'rejected' OR state = 'failed' OR state = 'expired'),"
+	" error TEXT, scenario INTEGER REFERENCES scenarios(id),"
+	" retried INTEGER NOT NULL DEFAULT 0, settled_at REAL);"
+	"CREATE INDEX batch_lines_batch ON batch_lines(batch);"
+	"CREATE INDEX batch_lines_open ON batch_lines(version, key)"
+	" WHERE state <> 'done' AND retried = 0;"
+	"CREATE TABLE batch_keys("
+	" account TEXT PRIMARY KEY, key_fp TEXT NOT NULL,"
+	" verdict TEXT NOT NULL"
+	"  CHECK (verdict = 'accepted' OR verdict = 'refused'),"
+	" detail TEXT, at REAL NOT NULL);",
 };
 
 /* schema 3's jobs as schema 4 has them (a reader asks nothing of the
  * owners table) */
 #define READ_JOBS_AS_4 "CREATE TEMP VIEW jobs AS SELECT *," \
 	" NULL AS owner_host FROM main.jobs;"
+/* schema 4 as 5: no batches yet (empty tables of their own) */
+#define READ_AS_5 "CREATE TEMP VIEW scenarios AS SELECT *," \
+	" NULL AS batch_id, NULL AS custom_id FROM main.scenarios;" \
+	"CREATE TEMP TABLE batches(id INTEGER PRIMARY KEY, bid, account," \
+	" state, file_id, batch_id, status, lines, window_s, created_at," \
+	" submitted_at, checked_at, ended_at, error);" \
+	"CREATE TEMP TABLE batch_lines(id INTEGER PRIMARY KEY, batch," \
+	" custom_id, experiment, template, version, key, factors, position," \
+	" attempt, state, error, scenario, retried, settled_at);" \
+	"CREATE TEMP TABLE batch_keys(account PRIMARY KEY, key_fp, verdict," \
+	" detail, at);"
 
 /* For a reader that may not migrate: SQL that makes schema i read as the
  * last one, in temporary views that shadow its tables, or NULL when it
@@ -133,9 +185,11 @@ const char *const db_read_as_last[] = {
 	/* 2: no verdicts on keys yet */
 	"CREATE TEMP VIEW accounts AS SELECT *, NULL AS key_fp,"
 	" NULL AS key_verdict, NULL AS key_verdict_at FROM main.accounts;"
-	READ_JOBS_AS_4,
+	READ_JOBS_AS_4 READ_AS_5,
 	/* 3: no owners' hosts */
-	READ_JOBS_AS_4,
+	READ_JOBS_AS_4 READ_AS_5,
+	/* 4: no batches */
+	READ_AS_5,
 	NULL,
 };
 
@@ -179,9 +233,9 @@ const char *const db_stmt_sql[ST_COUNT] = {
 	[ST_INSERT_SCN] = "INSERT INTO scenarios(sid, experiment, template,"
 		" version, key, factors, position, text, model, account,"
 		" prompt_hash, origin, finish_reason, prompt_tokens,"
-		" completion_tokens, created_at, job, text_hash) VALUES (?1,"
-		" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-		" ?16, ?17, ?18) RETURNING id",
+		" completion_tokens, created_at, job, text_hash, batch_id,"
+		" custom_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+		" ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) RETURNING id",
 	[ST_SCN_BY_JOB] = "SELECT id, sid FROM scenarios WHERE job = ?1",
 	[ST_GET_SCN] = "SELECT sid, text, model, account, created_at, origin,"
 		" version, key, factors, position, text_hash"
@@ -415,6 +469,9 @@ const struct db_table db_tables[] = {
 	{"events", "id", 1},
 	{"spool_replayed", "uid", 0},
 	{"owners", "host, pid", 0},
+	{"batches", "id", 1},
+	{"batch_lines", "id", 1},
+	{"batch_keys", "account", 0},
 	{NULL, NULL, 0},
 };
 

@@ -154,6 +154,8 @@ struct scen_scenario {
 	long prompt_tokens, completion_tokens;
 	double created_at;
 	int64_t job;		/* 0 when none */
+	const char *batch_id;	/* made by a line of a provider's batch: */
+	const char *custom_id;	/* its id and the line's (else NULL) */
 };
 /* Stores a valid scenario. Returns 0, or 1 when the job already stored
  * one (then rowid and sid are those of the stored one), or -1. */

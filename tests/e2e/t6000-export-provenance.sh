@@ -30,7 +30,7 @@ is "export: exit 0" "$?" 0
 is "export: one row per serving" "$(wc -l <s.jsonl | tr -d ' ')" \
 	"$(sql 'select count(*) from servings')"
 is "export: the documented columns, in order" "$(head -n 1 s.jsonl | j 'list(r)')" \
-	'["serving", "request_id", "session", "experiment", "template", "version", "factors", "position", "tier", "similarity", "scenario_id", "scenario_factors", "scenario_position", "text", "model", "account", "origin", "generated_at", "served_at", "latency_ms", "forced_fresh"]'
+	'["serving", "request_id", "session", "experiment", "template", "version", "factors", "position", "tier", "similarity", "scenario_id", "scenario_factors", "scenario_position", "text", "model", "account", "origin", "batch_id", "generated_at", "served_at", "latency_ms", "forced_fresh"]'
 python3 - s.jsonl all.out scen.db >agree.out <<'PY'
 import json, sqlite3, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
@@ -114,7 +114,7 @@ scen-export --what scenarios >sc.jsonl 2>sc.err
 is "--what scenarios: exit 0" "$?" 0
 is "--what scenarios: one row each" "$(wc -l <sc.jsonl | tr -d ' ')" "$(sql 'select count(*) from scenarios')"
 is "--what scenarios: columns" "$(head -n 1 sc.jsonl | j 'list(r)')" \
-	'["scenario_id", "experiment", "template", "version", "factors", "position", "text", "model", "account", "origin", "finish_reason", "prompt_tokens", "completion_tokens", "generated_at", "serves", "quarantined", "job"]'
+	'["scenario_id", "experiment", "template", "version", "factors", "position", "text", "model", "account", "origin", "finish_reason", "prompt_tokens", "completion_tokens", "generated_at", "serves", "quarantined", "job", "batch_id", "custom_id"]'
 is "--what scenarios: serves add up to the servings" \
 	"$(python3 -c "import json, sys; print(sum(json.loads(l)['serves'] for l in open('sc.jsonl')))")" \
 	"$(sql 'select count(*) from servings')"

@@ -32,7 +32,7 @@ copy_and_compare() {
 	is "$1 -> $2: nothing said" "$(cat copy.err)" ""
 	is "$1 -> $2: a line per table, in their order" \
 		"$(awk '{ print $1 }' copy.out | tr '\n' ' ')" \
-		"templates scenarios servings jobs calls accounts counters events spool_replayed owners "
+		"templates scenarios servings jobs calls accounts counters events spool_replayed owners batches batch_lines batch_keys "
 	exports "$1" from
 	exports "$2" to
 	for w in servings scenarios templates; do

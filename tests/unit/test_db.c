@@ -414,7 +414,7 @@ static void test_unmarked_scen_database(void **state)
 	struct scen_db *db;
 	enum scen_err kind;
 
-	for (int v = 1; v <= 4; v++) {
+	for (int v = 1; v <= 5; v++) {
 		unlink(path);
 		db = open_quiet(path, 0, &kind, &err);
 		assert_non_null(db);
@@ -422,6 +422,13 @@ static void test_unmarked_scen_database(void **state)
 		scen_db_close(db);
 		/* back to schema v as it shipped, without the mark */
 		plain_exec(path, "PRAGMA application_id = 0;");
+		if (v < 5)
+			plain_exec(path,
+				   "DROP TABLE batch_keys; DROP TABLE batch_lines;"
+				   "DROP TABLE batches; DROP INDEX scenarios_custom;"
+				   "ALTER TABLE scenarios DROP COLUMN custom_id;"
+				   "ALTER TABLE scenarios DROP COLUMN batch_id;"
+				   "PRAGMA user_version = 4;");
 		if (v < 4)
 			plain_exec(path,
 				   "DROP INDEX jobs_key; DROP TABLE owners;"

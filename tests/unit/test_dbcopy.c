@@ -121,7 +121,14 @@ static const char fill_sql[] =
 	"INSERT INTO counters VALUES (5, 'tier.cache', 3), (5, 'answer.ok', 3);"
 	"INSERT INTO events(id, at, kind) VALUES (11, 5.0, 'x');"
 	"INSERT INTO spool_replayed VALUES ('u1', 6.0);"
-	"INSERT INTO owners VALUES ('h1', 42, 7.5);";
+	"INSERT INTO owners VALUES ('h1', 42, 7.5);"
+	"INSERT INTO batches(id, bid, account, state, batch_id, lines, window_s,"
+	" created_at) VALUES (3, 'bt-1', 'a', 'ended', 'batch_x', 1, 86400.0,"
+	" 8.25);"
+	"INSERT INTO batch_lines(id, batch, custom_id, experiment, template,"
+	" version, key, factors, attempt, state, scenario) VALUES (4, 3,"
+	" 'bt-1-0', 'e', 't', 'v1', x'0f', '{}', 1, 'done', 7);"
+	"INSERT INTO batch_keys VALUES ('a', 'fp', 'refused', 'HTTP 403', 9.5);";
 
 /* Every row of every table of a and b, in key order, value for value and
  * type for type. */
@@ -216,7 +223,7 @@ static void test_count_differs_keeps_nothing(void **state)
 	assert_int_equal(scen_db_copy(dst, src, stdout, &e), SCEN_ERR_DATA);
 	assert_non_null(strstr(e.msg, "(templates: 2, scenarios: 2, servings:"
 			       " 2, jobs: 1, calls: 1, accounts: 1,"
-			       " counters: 2, events: 1, spool_replayed: 1, owners: 1)"));
+			       " counters: 2, events: 1, spool_replayed: 1, owners: 1, batches: 1, batch_lines: 1, batch_keys: 1)"));
 	free(out);
 	scen_db_close(src);
 	scen_db_close(dst);
