@@ -89,8 +89,50 @@ static const struct cfg_field pool_fields[] = {
 	{"variants", F_LONG, 3, 1, INF, 0, CFG(pool.variants)},
 	{"max_age_days", F_NUM, 7, 0, INF, 1, CFG(pool.max_age_days)},
 	{"quota_share", F_NUM, 0.5, 0, 1, 1, CFG(pool.quota_share)},
+	{.key = "mode"},
+	{"batch_attempts", F_INT, 3, 1, 100, 0, CFG(pool.batch_attempts)},
+	{"batch_lines", F_LONG, 50000, 1, 50000, 0, CFG(pool.batch_lines)},
+	{"batch_window_h", F_INT, 24, 24, 168, 0, CFG(pool.batch_window_h)},
 	{0}
 };
+
+static const char *const pool_modes[] = {"online", "batch", "auto"};
+
+int scen_pool_mode_from_name(const char *name)
+{
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(name, pool_modes[i]))
+			return i;
+	return -1;
+}
+
+const char *scen_pool_mode_name(enum scen_pool_mode m)
+{
+	return (unsigned)m < 3 ? pool_modes[m] : "?";
+}
+
+/* pool: its numbers, and mode (scen.yaml(5)). */
+static int parse_pool(struct cfg_ctx *c, yaml_node_t *root)
+{
+	struct scen_config *cfg = c->cfg;
+	yaml_node_t *m;
+	char *mode = NULL;
+
+	if (cfg_section(c, root, "pool", "pool", pool_fields, cfg, &m) < 0)
+		return -1;
+	cfg->pool.mode = SCEN_POOL_ONLINE;
+	if (!m)
+		return 0;
+	if (cfg_get_str(c, m, "pool", "mode", &mode, "online") < 0)
+		return -1;
+	int k = scen_pool_mode_from_name(mode);
+	free(mode);
+	if (k < 0)
+		return cfg_fail(c, cfg_get(c, m, "mode"), "'mode' in pool must "
+				"be online, batch or auto");
+	cfg->pool.mode = (enum scen_pool_mode)k;
+	return 0;
+}
 
 static const struct cfg_field alerts_fields[] = {
 	{"key_usage", F_NUM, 0.90, 0, 1, 1, CFG(alerts.key_usage)},
@@ -392,7 +434,7 @@ static int parse_root(struct cfg_ctx *c)
 	}
 	if (parse_provider(c, root) < 0 || parse_cache(c, root) < 0 ||
 	    parse_fallback(c, root) < 0 ||
-	    cfg_section(c, root, "pool", "pool", pool_fields, cfg, &m) < 0 ||
+	    parse_pool(c, root) < 0 ||
 	    cfg_section(c, root, "alerts", "alerts", alerts_fields, cfg,
 			&m) < 0)
 		return -1;

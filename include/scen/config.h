@@ -16,6 +16,14 @@ enum scen_tier {
 	SCEN_TIER_COUNT
 };
 const char *scen_tier_name(enum scen_tier t);
+
+/* How scen-pool-fill makes its calls (scen.yaml(5), pool mode): online
+ * within the quota share, through the provider's Batch API, or batches
+ * where the provider accepts them and online otherwise. */
+enum scen_pool_mode { SCEN_POOL_ONLINE, SCEN_POOL_BATCH, SCEN_POOL_AUTO };
+const char *scen_pool_mode_name(enum scen_pool_mode m);
+/* -1 when name is none of online, batch, auto. */
+int scen_pool_mode_from_name(const char *name);
 /* -1 when name is not a tier. */
 int scen_tier_from_name(const char *name);
 
@@ -109,6 +117,10 @@ struct scen_config {
 		long variants;	/* default 3 */
 		double max_age_days;	/* default 7 */
 		double quota_share;	/* default 0.5 */
+		enum scen_pool_mode mode;	/* default online */
+		int batch_attempts;	/* default 3: lines per entry */
+		long batch_lines;	/* default 50000: lines per batch */
+		int batch_window_h;	/* default 24: completion window */
 	} pool;
 	struct {
 		double key_usage;	/* default 0.90 */
