@@ -53,6 +53,10 @@ void scen_batch_api_free(struct scen_batch_api *a);
  * SCEN_BATCH_OK, writes why to detail (dsz bytes): "HTTP 403
  * not_available_for_plan: The batch API is not available on your current
  * plan" (status, error code, message), or curl's words; never the key.
+ * After the last of the tries the words end in " (3 tries)". Ids are
+ * URL-escaped into the path. A 404 is NOT_FOUND but to the upload and the
+ * creation (REFUSED); the same words of a plan in a 400 to another call
+ * are BAD.
  */
 /* POST {base_url}/files, multipart: purpose=batch, file=data (n bytes)
  * named filename; the new file's id into file_id (idsz bytes). */
@@ -63,7 +67,8 @@ enum scen_batch_rc scen_batch_upload(struct scen_batch_api *a,
 				     char *detail, size_t dsz);
 /* POST {base_url}/batches: input_file_id, endpoint
  * "/v1/chat/completions", completion_window (e.g. "24h"), metadata
- * {"scen_batch": scen_batch}; the new batch into out. */
+ * {"scen_batch": scen_batch}; the new batch into out. A scen_batch that
+ * would not fit struct scen_batch_info (over 63 bytes) is BAD, unsent. */
 enum scen_batch_rc scen_batch_create(struct scen_batch_api *a,
 				     const char *key, const char *file_id,
 				     const char *window,
@@ -89,7 +94,10 @@ enum scen_batch_rc scen_batch_content(struct scen_batch_api *a,
 
 /* Appends one input line (with its newline): {"custom_id": custom_id,
  * "method": "POST", "url": "/v1/chat/completions", "body": body}, body
- * being the JSON text of the request an online call sends. */
+ * being the JSON text of the request an online call sends (its line ends,
+ * whitespace between tokens in valid JSON, become blanks). custom_id is
+ * escaped as a JSON string; it must be at most 127 bytes, or its answer's
+ * line will not parse (below). */
 void scen_batch_input_line(struct strbuf *sb, const char *custom_id,
 			   const char *body);
 
@@ -103,9 +111,14 @@ struct scen_batch_line {
 				 * "" */
 	char message[256];	/* error.message, else "" */
 };
-/* Parses one line (n bytes, no newline needed); -1 when it is not JSON
- * with a custom_id. */
+/* Parses one line (n bytes, no newline needed); -1 when it is not a JSON
+ * object with a non-empty string custom_id of at most 127 bytes (a longer
+ * one is refused, not cut: cut, it could name another line). body is
+ * response.body re-serialised as compact JSON text, for
+ * scen_parse_completion; error and message are cut to fit. On -1, out
+ * holds nothing to release. */
 int scen_batch_line_parse(const char *s, size_t n, struct scen_batch_line *out);
+/* Frees body (NULL after; twice is harmless). */
 void scen_batch_line_release(struct scen_batch_line *l);
 
 #endif
