@@ -8,15 +8,21 @@
 #include "scen/poolfill.h"
 #include "scen/spool.h"
 
-enum { DAYS, DRY_RUN, EXPERIMENT, MAX_CALLS, TEMPLATE, UNTIL };
+enum { COLLECT, DAYS, DRY_RUN, EXPERIMENT, MAX_CALLS, MODE, TEMPLATE,
+	UNTIL };
 
 static const struct scen_cli_opt opts[] = {
+	{"collect", 0, NULL, "only collect the batches that ended; no new "
+	 "call", COLLECT, 0},
 	{"days", 0, "n", "count demand over the last n days (default 14)",
 	 DAYS, 0},
 	{"dry-run", 0, NULL, "print the plan and the budget; call nothing",
 	 DRY_RUN, 0},
 	{"experiment", 0, "name", "only this experiment", EXPERIMENT, 0},
-	{"max-calls", 0, "n", "make at most n provider calls", MAX_CALLS, 0},
+	{"max-calls", 0, "n", "make at most n provider calls (batch lines)",
+	 MAX_CALLS, 0},
+	{"mode", 0, "mode", "online, batch or auto (default: pool.mode)",
+	 MODE, 0},
 	{"template", 0, "name", "only templates of this name", TEMPLATE, 0},
 	{"until", 0, "HH:MM", "stop starting calls at this local time", UNTIL,
 	 0},
@@ -43,6 +49,15 @@ static enum scen_err set(void *ctx, int id, const char *arg,
 	struct scen_pool_opts *o = ctx;
 
 	switch (id) {
+	case COLLECT:
+		o->collect = 1;
+		break;
+	case MODE:
+		o->mode = scen_pool_mode_from_name(arg);
+		if (o->mode < 0)
+			return scen_cli_bad(e, "--mode '%s': expected online, "
+					    "batch or auto", arg);
+		break;
 	case DAYS:
 		return number("days", arg, 1, 3650, &o->days, e);
 	case DRY_RUN:
@@ -81,7 +96,8 @@ int main(int argc, char **argv)
 {
 	struct scen_cli cli = {0};
 	struct scen_pool_opts o = {
-		.days = 14, .until_min = -1, .max_calls = -1, .out = stdout,
+		.days = 14, .until_min = -1, .max_calls = -1, .mode = -1,
+		.out = stdout,
 	};
 	struct scen_config *cfg;
 	struct scen_db *db = NULL;

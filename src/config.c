@@ -88,7 +88,7 @@ static const struct cfg_field cache_fields[] = {
 static const struct cfg_field pool_fields[] = {
 	{"variants", F_LONG, 3, 1, INF, 0, CFG(pool.variants)},
 	{"max_age_days", F_NUM, 7, 0, INF, 1, CFG(pool.max_age_days)},
-	{"quota_share", F_NUM, 0.5, 0, 1, 1, CFG(pool.quota_share)},
+	{"quota_share", F_NUM, 0.5, 0, 1, 0, CFG(pool.quota_share)},
 	{.key = "mode"},
 	{"batch_attempts", F_INT, 3, 1, 100, 0, CFG(pool.batch_attempts)},
 	{"batch_lines", F_LONG, 50000, 1, 50000, 0, CFG(pool.batch_lines)},

@@ -72,10 +72,11 @@ int scen_db_pool_entries(struct scen_db_pool *p, const char *version,
 	return finish(p, st, r);
 }
 
-int scen_db_pool_open_jobs(struct scen_db_pool *p, const char *version,
-			   scen_pool_key_fn *fn, void *ctx)
+/* Calls fn with each key and count of statement id, for version. */
+static int key_counts(struct scen_db_pool *p, enum stmt_id id,
+		      const char *version, scen_pool_key_fn *fn, void *ctx)
 {
-	struct db_stmt *st = stmt(p, PS_OPEN_JOBS);
+	struct db_stmt *st = stmt(p, id);
 	if (!st)
 		return -1;
 	db_bind_text(st, 1, version, -1);
@@ -84,6 +85,35 @@ int scen_db_pool_open_jobs(struct scen_db_pool *p, const char *version,
 		const uint8_t *key = key_of(st);
 		if (key)
 			fn(ctx, key, column_long(st, 1));
+	}
+	return finish(p, st, r);
+}
+
+int scen_db_pool_open_jobs(struct scen_db_pool *p, const char *version,
+			   scen_pool_key_fn *fn, void *ctx)
+{
+	return key_counts(p, PS_OPEN_JOBS, version, fn, ctx);
+}
+
+int scen_db_pool_batch_pending(struct scen_db_pool *p, const char *version,
+			       scen_pool_key_fn *fn, void *ctx)
+{
+	return key_counts(p, PS_BATCH_PENDING, version, fn, ctx);
+}
+
+int scen_db_pool_batch_unmade(struct scen_db_pool *p, const char *version,
+			      scen_pool_unmade_fn *fn, void *ctx)
+{
+	struct db_stmt *st = stmt(p, PS_BATCH_UNMADE);
+	if (!st)
+		return -1;
+	db_bind_text(st, 1, version, -1);
+	int r;
+	while ((r = db_step(st)) == DB_ROW) {
+		const uint8_t *key = key_of(st);
+		if (key)
+			fn(ctx, key, db_column_int64(st, 1),
+			   (int)db_column_int64(st, 2));
 	}
 	return finish(p, st, r);
 }

@@ -395,6 +395,55 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		"  AND origin = 'fresh' AND session IS NOT NULL"
 		"  GROUP BY factors, position) AS d"
 		" GROUP BY factors, position",
+	/* batch_lines_open */
+	[PS_BATCH_PENDING] = "SELECT key, count(*) FROM batch_lines"
+		" WHERE version = ?1 AND state <> 'done' AND retried = 0"
+		" AND state = 'pending' GROUP BY key",
+	[PS_BATCH_UNMADE] = "SELECT key, id, attempt FROM batch_lines"
+		" WHERE version = ?1 AND state <> 'done' AND retried = 0"
+		" AND state <> 'pending' ORDER BY id",
+
+	/* ---- scen-pool-fill's batches (db_batch.c) ---- */
+	[BS_INSERT] = "INSERT INTO batches(bid, account, state, lines,"
+		" window_s, created_at) VALUES (?1, ?2, 'planned', ?3, ?4, ?5)"
+		" RETURNING id",
+	[BS_LINE_INSERT] = "INSERT INTO batch_lines(batch, custom_id,"
+		" experiment, template, version, key, factors, position,"
+		" attempt, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+		" 'pending')",
+	[BS_LINE_RETRIED] = "UPDATE batch_lines SET retried = 1 WHERE id = ?1",
+	[BS_UPDATE] = "UPDATE batches SET state = ?2,"
+		" file_id = coalesce(CAST(?3 AS TEXT), file_id),"
+		" batch_id = coalesce(CAST(?4 AS TEXT), batch_id),"
+		" status = coalesce(CAST(?5 AS TEXT), status),"
+		" error = coalesce(CAST(?6 AS TEXT), error),"
+		" submitted_at = CASE WHEN CAST(?4 AS TEXT) IS NOT NULL"
+		"  AND submitted_at IS NULL THEN ?7 ELSE submitted_at END,"
+		" ended_at = CASE WHEN CAST(?2 AS TEXT) = 'ended' THEN ?7"
+		"  ELSE ended_at END,"
+		" checked_at = ?7 WHERE id = ?1",
+	[BS_OPEN] = "SELECT id, bid, account, state, file_id, batch_id,"
+		" status, lines, window_s, created_at, submitted_at"
+		" FROM batches WHERE state <> 'ended' ORDER BY id",
+	[BS_LINE_GET] = "SELECT id, batch, state, attempt, experiment,"
+		" template, version, factors, position FROM batch_lines"
+		" WHERE custom_id = ?1",
+	[BS_LINE_SETTLE] = "UPDATE batch_lines SET state = ?2, error = ?3,"
+		" scenario = ?4, settled_at = ?5 WHERE id = ?1"
+		" AND state = 'pending'",
+	[BS_LINES_REST] = "UPDATE batch_lines SET state = ?2, error = ?3,"
+		" settled_at = ?4, retried = ?5 WHERE batch = ?1"
+		" AND state = 'pending'",
+	[BS_LINES_OF] = "SELECT id, custom_id, experiment, template, version,"
+		" factors, position FROM batch_lines WHERE batch = ?1"
+		" ORDER BY id",
+	[BS_KEY_GET] = "SELECT key_fp, verdict, detail, at FROM batch_keys"
+		" WHERE account = ?1",
+	[BS_KEY_PUT] = "INSERT INTO batch_keys(account, key_fp, verdict,"
+		" detail, at) VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT(account) DO UPDATE SET key_fp = excluded.key_fp,"
+		" verdict = excluded.verdict, detail = excluded.detail,"
+		" at = excluded.at",
 
 	/* ---- scen-cache-stats --verify (db_report.c): each selects its
 	 * problems, one row each, the first column saying what is wrong;

@@ -417,24 +417,20 @@ int scen_engine_collect(struct scen_engine *e)
 	return n;
 }
 
-/* What the answer to a call was. */
-static enum scen_outcome classify(const struct scen_template *t,
-				  const struct scen_call *c,
-				  struct scen_completion *comp,
-				  const char **invalid)
+enum scen_outcome scen_answer_classify(const struct scen_template *t,
+				       long status, const char *body,
+				       size_t n, struct scen_completion *comp,
+				       const char **invalid)
 {
 	*invalid = NULL;
 	memset(comp, 0, sizeof *comp);
-	if (c->curl_code != 0)
-		return c->curl_code == 28 /* CURLE_OPERATION_TIMEDOUT */
-			? SCEN_OUT_TIMEOUT : SCEN_OUT_CONNECT;
-	int parsed = scen_parse_completion(c->body.buf, c->body.len, comp);
-	if (c->status == 429)
+	int parsed = body ? scen_parse_completion(body, n, comp) : -1;
+	if (status == 429)
 		return SCEN_OUT_429;
-	if (c->status == 401 || c->status == 403)
+	if (status == 401 || status == 403)
 		return SCEN_OUT_AUTH;
-	if (c->status >= 500 || c->status < 200 || c->status >= 300) {
-		if (c->status >= 400 && c->status < 500)
+	if (status >= 500 || status < 200 || status >= 300) {
+		if (status >= 400 && status < 500)
 			return SCEN_OUT_BAD_REQUEST;
 		return SCEN_OUT_SERVER;
 	}
@@ -443,6 +439,36 @@ static enum scen_outcome classify(const struct scen_template *t,
 	*invalid = t ? scen_validate(t, comp->content, comp->finish_reason)
 		     : NULL;
 	return *invalid ? SCEN_OUT_INVALID : SCEN_OUT_OK;
+}
+
+/* What the answer to a call was. */
+static enum scen_outcome classify(const struct scen_template *t,
+				  const struct scen_call *c,
+				  struct scen_completion *comp,
+				  const char **invalid)
+{
+	if (c->curl_code != 0) {
+		*invalid = NULL;
+		memset(comp, 0, sizeof *comp);
+		return c->curl_code == 28 /* CURLE_OPERATION_TIMEDOUT */
+			? SCEN_OUT_TIMEOUT : SCEN_OUT_CONNECT;
+	}
+	return scen_answer_classify(t, c->status, c->body.buf, c->body.len,
+				    comp, invalid);
+}
+
+void scen_request_body(const struct scen_config *cfg,
+		       const struct scen_request *rq, struct strbuf *sb)
+{
+	const struct scen_template *t = rq->tpl;
+	int lv[SCEN_MAX_FACTORS];
+	for (size_t f = 0; f < t->nfactors; f++)
+		lv[f] = rq->levels[f];
+	char *sys = scen_render(t->experiment->system, t, lv, rq->position);
+	char *user = scen_render(t->prompt, t, lv, rq->position);
+	scen_completion_body(sb, cfg, sys, user);
+	free(sys);
+	free(user);
 }
 
 static double backoff(int attempt)

@@ -514,14 +514,17 @@ static void print_summary(struct fill *f)
 		pending += f->combos[i].pending;
 	fprintf(out, "result: %s\n", stop_words(f, buf, sizeof buf));
 	fprintf(out, "needed: %ld\n", f->needed);
-	fprintf(out, "made: %ld\n", f->tally[MADE]);
-	fprintf(out, "rejected: %ld\n", f->tally[REJECTED]);
-	fprintf(out, "failed: %ld\n", f->tally[FAILED]);
+	fprintf(out, "made: %ld\n", f->tally[MADE] + f->bt.made);
+	fprintf(out, "rejected: %ld\n", f->tally[REJECTED] + f->bt.rejected);
+	fprintf(out, "failed: %ld\n", f->tally[FAILED] + f->bt.failed +
+		f->bt.expired);
 	fprintf(out, "left: %ld in %ld combination%s\n", left, combos,
 		combos == 1 ? "" : "s");
 	if (pending)
 		fprintf(out, "pending elsewhere: %ld\n", pending);
 	fprintf(out, "calls: %ld\n", scen_pool_calls(f));
+	if (f->mode != SCEN_POOL_ONLINE || f->bt.collected || f->bt.open)
+		scen_pool_batch_print(f);
 	print_tallies(f);
 	fprintf(out, "time: %.1f s\n", scen_now() - f->start);
 }
@@ -542,6 +545,13 @@ static enum scen_err ended_as(const struct fill *f)
 static void say_result(struct fill *f)
 {
 	char buf[96];
+	if (!f->online) {
+		scen_info("batches: %ld submitted (%ld lines), %ld collected "
+			  "(%ld entries made), %ld open", f->bt.submitted,
+			  f->bt.lines, f->bt.collected, f->bt.made,
+			  f->bt.open);
+		return;
+	}
 	long combos, left = left_entries(f, &combos);
 	if (!left) {
 		scen_info("done: %ld entries made, the pool is full",
@@ -567,6 +577,7 @@ static int setup(struct fill *f, double now)
 		return -1;
 	if (scen_db_register_templates(f->db, f->cfg) < 0 ||
 	    adopt(f, now) < 0 || scen_pool_plan_pool(f, now) < 0 ||
+	    scen_pool_batch_plan(f) < 0 ||
 	    scen_pool_window_budget(f, now) < 0) {
 		scen_db_rollback(f->db);
 		return -1;
@@ -657,19 +668,10 @@ static void run(struct fill *f)
 	progress(f, 1);
 }
 
-/* Takes the lock and the engine, adopts, budgets, runs; how it ended (as
- * scen_pool_fill). */
-static enum scen_err fill_pool(struct fill *f, double now,
-			       struct scen_error *e)
+/* The online run: calls within the budget until the plan is made or the
+ * window closes; how it ended. */
+static enum scen_err fill_online(struct fill *f, struct scen_error *e)
 {
-	enum scen_err rc = scen_db_pool_lock(f->db, e);
-	if (rc)
-		return rc;
-	f->ix = scen_index_new(f->cfg);
-	f->q = scen_quota_new(f->cfg, f->db);
-	f->e = scen_engine_new(f->cfg, f->db, f->q, f->ix);
-	if (setup(f, now) < 0)
-		return scen_failed(e, SCEN_ERR_IO);
 	char b[32];
 	scen_pool_fmt_calls(b, sizeof b, f->budget);
 	scen_info("plan: %ld entries short in %zu combinations; budget %s "
@@ -681,23 +683,60 @@ static enum scen_err fill_pool(struct fill *f, double now,
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	run(f);
-	rc = ended_as(f);
+	enum scen_err rc = ended_as(f);
 	if (rc)		/* said with the summary: no message of its own */
 		scen_failed(e, rc);
+	return rc;
+}
+
+/* Takes the lock and the engine, adopts, budgets, collects the batches
+ * that ended, then submits batches or runs online (pool.mode); how it
+ * ended (as scen_pool_fill). */
+static enum scen_err fill_pool(struct fill *f, double now,
+			       struct scen_error *e)
+{
+	enum scen_err rc = scen_db_pool_lock(f->db, e);
+	if (rc)
+		return rc;
+	f->ix = scen_index_new(f->cfg);
+	f->q = scen_quota_new(f->cfg, f->db);
+	f->e = scen_engine_new(f->cfg, f->db, f->q, f->ix);
+	if (setup(f, now) < 0 || scen_pool_batch_collect(f, now) < 0)
+		return scen_failed(e, SCEN_ERR_IO);
+	f->online = f->mode == SCEN_POOL_ONLINE && !f->o->collect;
+	if (f->mode != SCEN_POOL_ONLINE && !f->o->collect) {
+		rc = scen_pool_batch_submit(f, now, e);
+		if (rc)
+			return rc;
+	}
+	if (f->online)
+		rc = fill_online(f, e);
 	say_result(f);
 	if (scen_verbosity >= 0)
 		print_summary(f);
 	return rc;
 }
 
+static long capped_lines(const struct fill *f)
+{
+	long n = 0;
+	for (size_t i = 0; i < f->ncombos; i++)
+		n += f->combos[i].capped;
+	return n;
+}
+
 /* --dry-run: the plan, and no call; SCEN_OK or SCEN_ERR_IO (reported). */
 static enum scen_err dry_run(struct fill *f, double now,
 			     struct scen_error *e)
 {
-	if (scen_pool_plan_pool(f, now) < 0 ||
+	if (scen_pool_plan_pool(f, now) < 0 || scen_pool_batch_plan(f) < 0 ||
 	    scen_pool_window_budget(f, now) < 0)
 		return scen_failed(e, SCEN_ERR_IO);
 	scen_pool_plan_print(f);
+	if (f->mode != SCEN_POOL_ONLINE)
+		fprintf(f->o->out, "mode: %s (batch lines past the attempt "
+			"cap: %ld)\n", scen_pool_mode_name(f->mode),
+			capped_lines(f));
 	scen_pool_window_print(f);
 	scen_pool_plan_print_order(f);
 	return SCEN_OK;
@@ -715,6 +754,7 @@ static void fill_release(struct fill *f)
 	free(f->order);
 	free(f->tpls);
 	free(f->acct);
+	free(f->unmade);
 	scen_map_release(&f->by_key);
 	scen_map_release(&f->tracked);
 }
@@ -735,6 +775,7 @@ enum scen_err scen_pool_fill(const struct scen_config *cfg,
 	f.dp = scen_db_pool_new(db);
 	scen_map_init(&f.by_key);
 	scen_map_init(&f.tracked);
+	f.mode = o->mode >= 0 ? (enum scen_pool_mode)o->mode : cfg->pool.mode;
 	f.start = scen_now();
 	f.last_ok = scen_now();
 	f.next_log = f.start + LOG_EVERY_S;

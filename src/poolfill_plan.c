@@ -241,11 +241,16 @@ static void on_open_job(void *vctx, const uint8_t *key, long n)
 int scen_pool_plan_pool(struct fill *f, double now)
 {
 	double min_created = now - f->cfg->pool.max_age_days * 86400.0;
+	for (size_t i = 0; i < f->ncombos; i++)
+		f->combos[i].live = f->combos[i].retired =
+			f->combos[i].pending = 0;
 	for (size_t i = 0; i < f->ntpls; i++) {
 		const char *v = f->tpls[i].tpl->version_hex;
+		/* lines of open batches are pending as open jobs are */
 		if (scen_db_pool_entries(f->dp, v, min_created, on_entries,
 					 f) < 0 ||
-		    scen_db_pool_open_jobs(f->dp, v, on_open_job, f) < 0)
+		    scen_db_pool_open_jobs(f->dp, v, on_open_job, f) < 0 ||
+		    scen_db_pool_batch_pending(f->dp, v, on_open_job, f) < 0)
 			return -1;
 	}
 	f->needed = 0;

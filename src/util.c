@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,17 @@ static void clock_init(void)
 double scen_real_now(void)
 {
 	return real_now();
+}
+
+void scen_kill_point(const char *point)
+{
+#ifdef SCEN_TEST_HOOKS
+	const char *at = getenv("SCEN_KILL_AT");
+	if (at && !strcmp(at, point))
+		raise(SIGKILL);
+#else
+	(void)point;
+#endif
 }
 
 const char *scen_host_id(void)

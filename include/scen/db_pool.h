@@ -36,6 +36,17 @@ typedef void scen_pool_key_fn(void *ctx, const uint8_t *key, long n);
 int scen_db_pool_open_jobs(struct scen_db_pool *p, const char *version,
 			   scen_pool_key_fn *fn, void *ctx);
 
+/* Lines of open batches (pending) of one template version, per key. */
+int scen_db_pool_batch_pending(struct scen_db_pool *p, const char *version,
+			       scen_pool_key_fn *fn, void *ctx);
+/* Batch lines of one template version that made no entry (rejected,
+ * failed, expired) and were not planned again: each with its row id and
+ * attempt, oldest first. */
+typedef void scen_pool_unmade_fn(void *ctx, const uint8_t *key,
+				 int64_t line, int attempt);
+int scen_db_pool_batch_unmade(struct scen_db_pool *p, const char *version,
+			      scen_pool_unmade_fn *fn, void *ctx);
+
 /* Queued or running jobs owned by process pid (any origin): their public
  * ids, oldest first. */
 typedef void scen_pool_jid_fn(void *ctx, const char *jid);

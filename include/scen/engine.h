@@ -115,6 +115,18 @@ int scen_engine_inflight_calls(const struct scen_engine *e);
  * or this process's heartbeat is due while it has jobs (INFINITY: none). */
 double scen_engine_next_try(const struct scen_engine *e);
 void scen_job_free(struct scen_job *j);
+/* What an answer (HTTP status, body of n bytes, NULL: none) to the
+ * request of template t says, as every call's is judged: comp is filled
+ * (release it), *invalid is the validation's reason when SCEN_OUT_INVALID
+ * (scen_validate). The pool fill's batch lines are judged by it too. */
+enum scen_outcome scen_answer_classify(const struct scen_template *t,
+				       long status, const char *body,
+				       size_t n, struct scen_completion *comp,
+				       const char **invalid);
+/* Appends the JSON body of the chat request an online call sends for rq
+ * (its prompts rendered). */
+void scen_request_body(const struct scen_config *cfg,
+		       const struct scen_request *rq, struct strbuf *sb);
 /* The request a stored job was made for, checked against cfg; -1 when its
  * template is gone or its version changed. */
 int scen_job_row_request(const struct scen_config *cfg,

@@ -18,6 +18,8 @@ struct scen_pool_opts {
 				   -1 when not given */
 	long max_calls;		/* -1: no limit */
 	int dry_run;		/* print the plan, call nothing */
+	int collect;		/* only collect batches: no new call */
+	int mode;		/* enum scen_pool_mode, -1: pool.mode */
 	int progress;		/* 1: a progress bar on stderr (a terminal);
 				   0: a plain log line a minute */
 	FILE *out;		/* the plan and the summary */

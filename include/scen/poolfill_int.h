@@ -41,6 +41,25 @@ struct combo {
 	long pending;		/* open jobs for it, here or elsewhere */
 	long made, rejected;	/* this run */
 	int given_up;		/* rejected too often this run */
+	long capped;		/* batch lines past pool.batch_attempts */
+	size_t unmade, nunmade;	/* its batch lines to plan again: in
+				   f->unmade from unmade on */
+};
+
+/* A batch line that made no entry and may be planned again. */
+struct unmade {
+	uint32_t combo;
+	int attempt;
+	int64_t line;
+};
+
+/* What the batches of this run came to (poolfill_batch.c). */
+struct batch_tally {
+	long submitted, lines;		/* new batches, their lines */
+	long resumed;			/* batches a dead run left, sent on */
+	long collected;			/* batches ended and read */
+	long made, rejected, failed, expired;	/* their lines */
+	long open;			/* batches still at the provider */
 };
 
 /* Figures of one template. */
@@ -116,6 +135,12 @@ struct fill {
 	double last_draw;	/* real (scen_mono): screen refreshes */
 	int drawn;
 	enum stop stop;
+	/* batches */
+	enum scen_pool_mode mode;	/* o->mode, else pool.mode */
+	struct unmade *unmade;	/* sorted by combination */
+	size_t nunmade, capunmade;
+	struct batch_tally bt;
+	int online;		/* the online run goes ahead */
 };
 
 /* ---- the plan (poolfill_plan.c) --------------------------------------- */
@@ -149,6 +174,24 @@ void scen_pool_combo_words(const struct combo *c, struct strbuf *sb);
 size_t scen_pool_next(struct fill *f);
 /* c (NULL accepted) may need a job again: the walk looks from its rank. */
 void scen_pool_reopen(struct fill *f, const struct combo *c);
+
+/* ---- batches (poolfill_batch.c) -------------------------------------- */
+
+/* In a transaction: the batch lines of f's templates that made no entry
+ * and were not planned again, per combination (c->unmade, c->capped). */
+int scen_pool_batch_plan(struct fill *f);
+/* Sends on what batches of earlier runs left (recorded but not yet
+ * submitted), and collects those that ended; each step in its own
+ * transaction. 0, or -1 on a database error (said). */
+int scen_pool_batch_collect(struct fill *f, double now);
+/* Submits what the plan needs as batches (the batch and auto modes).
+ * SCEN_OK; SCEN_ERR_UNAVAILABLE when every account's key is refused
+ * batches (said in e in batch mode; in auto mode said once, and
+ * f->online set); SCEN_ERR_IO (said). */
+enum scen_err scen_pool_batch_submit(struct fill *f, double now,
+				     struct scen_error *e);
+/* The summary's lines of the batches. */
+void scen_pool_batch_print(const struct fill *f);
 
 /* ---- the window (poolfill_window.c) ----------------------------------- */
 

@@ -110,6 +110,11 @@ double scen_real_now(void);
  * SCEN_HOST=NAME stands for the whole of it.
  */
 const char *scen_host_id(void);
+/* In a test build, SCEN_KILL_AT=POINT kills the process (SIGKILL) when it
+ * reaches the point of that name (scen-pool-fill's batches: intent,
+ * upload, create, collect), so that a test can show what a kill there
+ * leaves; elsewhere nothing. */
+void scen_kill_point(const char *point);
 /* Monotonic real time in seconds, for latencies. */
 double scen_mono(void);
 

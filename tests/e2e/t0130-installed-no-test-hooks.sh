@@ -6,13 +6,13 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 plain=${SCEN_PLAIN_BUILD:-$SCEN_TOP/build}
 case $plain in /*) ;; *) plain=$SCEN_TOP/$plain ;; esac
-hooks='SCEN_(DB_FAIL|DB_MAX|CLOCK|HOST)'
+hooks='SCEN_(DB_FAIL|DB_MAX|CLOCK|HOST|KILL_AT)'
 check "the installed build is there ($plain: make all)" test -x "$plain/bin/scen-serve-stdin"
 is "the installed binaries name no test hook" \
 	"$(strings "$plain"/bin/* | grep -E "$hooks" | sort -u | tr '\n' ' ')" ""
 is "the test build's do (the check above can see them)" \
 	"$(strings "$SCEN_BUILD/bin/scen-serve-stdin" | grep -oE "${hooks}[A-Z_]*" | sort -u | tr '\n' ' ')" \
-	"SCEN_CLOCK_EPOCH SCEN_CLOCK_SCALE SCEN_DB_FAIL_AFTER SCEN_DB_FAIL_FILE SCEN_DB_MAX_PAGES SCEN_HOST "
+	"SCEN_CLOCK_EPOCH SCEN_CLOCK_SCALE SCEN_DB_FAIL_AFTER SCEN_DB_FAIL_FILE SCEN_DB_MAX_PAGES SCEN_HOST SCEN_KILL_AT "
 
 fake_start
 write_config
