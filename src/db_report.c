@@ -246,6 +246,87 @@ int scen_report_totals(struct scen_report *r, struct scen_report_totals *t)
 	return loop_end(r, st, rc);
 }
 
+int scen_report_pool_served(struct scen_report *r, double since, long *n)
+{
+	struct db_stmt *st = report_stmt(r, RS_POOL_SERVED);
+	if (!st)
+		return -1;
+	db_bind_double(st, 1, since);
+	int rc = db_step(st);
+	*n = rc == DB_ROW ? (long)db_column_int64(st, 0) : 0;
+	return loop_end(r, st, rc);
+}
+
+/* Column i of st's row and the next ones into the n longs of v. */
+static void col_longs(struct db_stmt *st, int i, long *const *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		*v[k] = (long)db_column_int64(st, i + (int)k);
+}
+
+int scen_report_batches(struct scen_report *r, int attempts,
+			struct scen_report_batches *b)
+{
+	struct db_stmt *st = report_stmt(r, RS_BATCHES);
+	struct db_stmt *lt = report_stmt(r, RS_BATCH_LINES);
+	if (!st || !lt)
+		return -1;
+	memset(b, 0, sizeof *b);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		long *v[] = {&b->open, &b->completed, &b->expired, &b->failed};
+		col_longs(st, 0, v, 4);
+		b->oldest_open = db_column_double(st, 4);
+	}
+	if (loop_end(r, st, rc) < 0)
+		return -1;
+	db_bind_int64(lt, 1, attempts);
+	rc = db_step(lt);
+	if (rc == DB_ROW) {
+		long *v[] = {&b->lines_pending, &b->lines_done,
+			     &b->lines_failed, &b->lines_capped};
+		col_longs(lt, 0, v, 4);
+	}
+	return loop_end(r, lt, rc);
+}
+
+int scen_report_batch_keys_refused(struct scen_report *r,
+				   void (*fn)(void *ctx, const char *account),
+				   void *ctx)
+{
+	struct db_stmt *st = report_stmt(r, RS_BATCH_KEYS);
+	if (!st)
+		return -1;
+	int rc;
+	while (step_row(st, &rc))
+		fn(ctx, col_text(st, 0));
+	return loop_end(r, st, rc);
+}
+
+int scen_report_batches_late(struct scen_report *r, double now,
+			     void (*fn)(void *ctx,
+					const struct scen_batch_late *),
+			     void *ctx)
+{
+	struct db_stmt *st = report_stmt(r, RS_BATCHES_LATE);
+	if (!st)
+		return -1;
+	db_bind_double(st, 1, now);
+	int rc;
+	while (step_row(st, &rc)) {
+		struct scen_batch_late b = {
+			.bid = col_text(st, 0),
+			.batch_id = col_text(st, 1),
+			.state = col_text(st, 2),
+			.status = col_text(st, 3),
+			.window_s = db_column_double(st, 4),
+			.open_s = db_column_double(st, 5),
+		};
+		fn(ctx, &b);
+	}
+	return loop_end(r, st, rc);
+}
+
 int scen_report_fresh_by_template(struct scen_report *r, double since,
 				  void (*fn)(void *ctx, const char *experiment,
 					     const char *template_name,

@@ -373,6 +373,38 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		"DELETE FROM temp.scen_version_use",
 	[RS_USE_INSERT] = "INSERT INTO temp.scen_version_use"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	/* the batches of scen-pool-fill(1), all time: open, completed,
+	 * expired, failed or cancelled; the open ones' oldest intent */
+	[RS_BATCHES] = "SELECT count(*) FILTER (WHERE state <> 'ended'),"
+		" count(*) FILTER (WHERE state = 'ended'"
+		"  AND status = 'completed'),"
+		" count(*) FILTER (WHERE state = 'ended' AND status = 'expired'),"
+		" count(*) FILTER (WHERE state = 'ended'"
+		"  AND coalesce(status, '') <> 'completed'"
+		"  AND coalesce(status, '') <> 'expired'),"
+		" coalesce(min(created_at) FILTER (WHERE state <> 'ended'), 0)"
+		" FROM batches",
+	/* their lines: pending, done, failed (rejected, failed, expired),
+	 * and the failed ones not retried at the cap ?1 (pool.batch_attempts) */
+	[RS_BATCH_LINES] = "SELECT count(*) FILTER (WHERE state = 'pending'),"
+		" count(*) FILTER (WHERE state = 'done'),"
+		" count(*) FILTER (WHERE state <> 'pending' AND state <> 'done'),"
+		" count(*) FILTER (WHERE state <> 'pending' AND state <> 'done'"
+		"  AND retried = 0 AND attempt >= ?1)"
+		" FROM batch_lines",
+	[RS_BATCH_KEYS] = "SELECT account FROM batch_keys"
+		" WHERE verdict = 'refused' ORDER BY account",
+	/* batches_open: the open batches past their completion window at
+	 * ?1, with how long they have been open */
+	[RS_BATCHES_LATE] = "SELECT bid, coalesce(batch_id, ''), state,"
+		" coalesce(status, ''), window_s,"
+		" ?1 - coalesce(submitted_at, created_at) FROM batches"
+		" WHERE state <> 'ended'"
+		" AND coalesce(submitted_at, created_at) + window_s < ?1"
+		" ORDER BY id",
+	/* servings_time: pool servings since ?1 (the pool's runway) */
+	[RS_POOL_SERVED] = "SELECT count(*) FROM servings"
+		" WHERE served_at >= ?1 AND tier = 'pool'",
 
 	/* ---- scen-pool-fill's plan (db_pool.c) ---- */
 	[PS_ENTRIES] = "SELECT key, count(*) FILTER (WHERE created_at >= ?2),"

@@ -93,6 +93,44 @@ struct scen_report_totals {
 };
 int scen_report_totals(struct scen_report *r, struct scen_report_totals *t);
 
+/* Pool servings since a moment (what the pool's runway is judged by). */
+int scen_report_pool_served(struct scen_report *r, double since, long *n);
+
+/* The batches of scen-pool-fill(1) (BATCHES), all time. */
+struct scen_report_batches {
+	long open;		/* planned, uploaded or submitted */
+	long completed, expired;	/* ended with that provider status */
+	long failed;		/* ended otherwise: failed, cancelled */
+	double oldest_open;	/* created_at of the oldest open; 0 none */
+	long lines_pending, lines_done;
+	long lines_failed;	/* rejected, failed or expired */
+	long lines_capped;	/* failed, not retried, at attempt
+				   attempts or beyond: given up */
+};
+int scen_report_batches(struct scen_report *r, int attempts,
+			struct scen_report_batches *b);
+/* Calls fn with the name of each account whose key the provider refused
+ * for batches (batch_keys), by name. */
+int scen_report_batch_keys_refused(struct scen_report *r,
+				   void (*fn)(void *ctx, const char *account),
+				   void *ctx);
+
+/* An open batch past its completion window (strings valid during fn). */
+struct scen_batch_late {
+	const char *bid;	/* scen's own id */
+	const char *batch_id;	/* the provider's, "" before submission */
+	const char *state, *status;	/* status "" when none yet */
+	double window_s;	/* its completion window */
+	double open_s;		/* since it was submitted (or planned) */
+};
+/* Calls fn for every open batch whose completion window, counted from
+ * its submission (or its intent, before), ended before now; in the order
+ * they were planned. */
+int scen_report_batches_late(struct scen_report *r, double now,
+			     void (*fn)(void *ctx,
+					const struct scen_batch_late *),
+			     void *ctx);
+
 /* Fresh servings per experiment and template since a moment (where the
  * cache misses are). */
 int scen_report_fresh_by_template(struct scen_report *r, double since,

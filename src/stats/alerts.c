@@ -198,11 +198,31 @@ static void alert_pool_breakers(struct stats *s)
 	}
 }
 
+/* An open batch past its completion window: the provider should have
+ * ended it by now (scen-pool-fill(1), BATCHES). */
+static void alert_batches(struct stats *s)
+{
+	for (size_t i = 0; i < s->nlate; i++) {
+		const struct late_batch *b = &s->late[i];
+		struct alert *a = alert_add(s, "batch_overdue", b->bid,
+					    SCEN_LEVEL_WARNING, b->open_s,
+					    b->window_s);
+		snprintf(a->message, sizeof a->message,
+			 "batch %s (provider batch %s) is open %.1f h past "
+			 "its completion window of %g h (%s%s%s)", b->bid,
+			 b->batch_id[0] ? b->batch_id : "none yet",
+			 (b->open_s - b->window_s) / 3600, b->window_s / 3600,
+			 b->state, b->status[0] ? ", status " : "",
+			 b->status);
+	}
+}
+
 void stats_judge_alerts(struct stats *s)
 {
 	alert_key_usage(s);
 	alert_hour(s);
 	alert_pool_breakers(s);
+	alert_batches(s);
 }
 
 static void advise(struct stats *s, const char *fmt, ...)

@@ -339,6 +339,78 @@ static void on_pool(void *ctx, const struct scen_pool_row *r)
 	}
 }
 
+static void on_batch_key(void *ctx, const char *account)
+{
+	struct stats *s = ctx;
+	if (s->batch_keys_refused++)
+		sb_adds(&s->batch_refused_names, ", ");
+	sb_adds(&s->batch_refused_names, account);
+	for (size_t i = 0; i < s->nacct; i++)
+		if (!strcmp(s->acct[i].cfg->name, account))
+			s->acct[i].batch_key_refused = 1;
+}
+
+static void on_late(void *ctx, const struct scen_batch_late *b)
+{
+	struct stats *s = ctx;
+	XGROW(s->late, s->nlate + 1, s->caplate);
+	struct late_batch *l = &s->late[s->nlate++];
+	snprintf(l->bid, sizeof l->bid, "%s", b->bid);
+	snprintf(l->batch_id, sizeof l->batch_id, "%s", b->batch_id);
+	snprintf(l->state, sizeof l->state, "%s", b->state);
+	snprintf(l->status, sizeof l->status, "%s", b->status);
+	l->window_s = b->window_s;
+	l->open_s = b->open_s;
+}
+
+/* The batches (all time, the open ones now) and the pool's runway: the
+ * days the available pool lasts at the last 7 days' pace of pool
+ * servings (scen-cache-stats(1)). */
+static int collect_batches(struct stats *s, struct scen_report *r)
+{
+	sb_init(&s->batch_refused_names);
+	if (scen_report_batches(r, s->cfg->pool.batch_attempts,
+				&s->batches) < 0 ||
+	    scen_report_batch_keys_refused(r, on_batch_key, s) < 0 ||
+	    scen_report_batches_late(r, s->now, on_late, s) < 0 ||
+	    scen_report_pool_served(r, s->now - 7 * 86400,
+				    &s->pool_served_week) < 0)
+		return -1;
+	s->pool_runway = s->pool_served_week > 0
+		? (double)s->pool_available /
+		  ((double)s->pool_served_week / 7) : INFINITY;
+	return 0;
+}
+
+/* Each configured account's state and usage now. */
+static int collect_accounts(struct stats *s, struct scen_report *r)
+{
+	const struct scen_config *cfg = s->cfg;
+	s->nacct = cfg->provider.naccounts;
+	s->acct = xcalloc(s->nacct ? s->nacct : 1, sizeof *s->acct);
+	for (size_t i = 0; i < s->nacct; i++) {
+		struct acct *a = &s->acct[i];
+		a->cfg = &cfg->provider.accounts[i];
+		if (scen_report_account(r, a->cfg->name, &a->st) < 0 ||
+		    scen_report_usage(r, a->cfg->name, s->now, s->day_start,
+				      &a->u) < 0)
+			return -1;
+		a->set_aside = a->st.set_aside_until > s->now;
+		a->cooling = a->st.cooldown_until > s->now;
+		a->breaker_open = !strcmp(a->st.breaker, "open") &&
+			a->st.opened_at + cfg->provider.breaker_cooldown_s >
+			s->now;
+		a->key_refused = scen_quota_key_refused(cfg, a->cfg, &a->st);
+		a->day_use = a->cfg->rpd > 0
+			? (double)a->u.day / (double)a->cfg->rpd : NAN;
+		/* the provider said the day is spent: the ledger may not
+		 * know of calls made elsewhere with the same organization */
+		if (a->set_aside)
+			a->day_use = 1;
+	}
+	return 0;
+}
+
 int stats_collect(struct stats *s, struct scen_report *r)
 {
 	const struct scen_config *cfg = s->cfg;
@@ -369,29 +441,8 @@ int stats_collect(struct stats *s, struct scen_report *r)
 	hour_dists(s);
 
 	s->day_start = scen_quota_day_start(cfg, s->now);
-	s->nacct = cfg->provider.naccounts;
-	s->acct = xcalloc(s->nacct ? s->nacct : 1, sizeof *s->acct);
-	for (size_t i = 0; i < s->nacct; i++) {
-		struct acct *a = &s->acct[i];
-		a->cfg = &cfg->provider.accounts[i];
-		if (scen_report_account(r, a->cfg->name, &a->st) < 0 ||
-		    scen_report_usage(r, a->cfg->name, s->now, s->day_start,
-				      &a->u) < 0)
-			return -1;
-		a->set_aside = a->st.set_aside_until > s->now;
-		a->cooling = a->st.cooldown_until > s->now;
-		a->breaker_open = !strcmp(a->st.breaker, "open") &&
-			a->st.opened_at + cfg->provider.breaker_cooldown_s >
-			s->now;
-		a->key_refused = scen_quota_key_refused(cfg, a->cfg, &a->st);
-		a->day_use = a->cfg->rpd > 0
-			? (double)a->u.day / (double)a->cfg->rpd : NAN;
-		/* the provider said the day is spent: the ledger may not
-		 * know of calls made elsewhere with the same organization */
-		if (a->set_aside)
-			a->day_use = 1;
-	}
-	if (scen_report_account(r, "*provider", &s->provider) < 0)
+	if (collect_accounts(s, r) < 0 ||
+	    scen_report_account(r, "*provider", &s->provider) < 0)
 		return -1;
 	s->provider_open = !strcmp(s->provider.breaker, "open") &&
 		s->provider.opened_at + cfg->provider.breaker_cooldown_s >
@@ -406,7 +457,8 @@ int stats_collect(struct stats *s, struct scen_report *r)
 				   cfg->experiments[i].templates[j].name, 1);
 	double cutoff = s->now - cfg->pool.max_age_days * 86400;
 	if (scen_report_pool(r, cutoff, on_pool, s) < 0 ||
-	    scen_report_totals(r, &s->totals) < 0)
+	    scen_report_totals(r, &s->totals) < 0 ||
+	    collect_batches(s, r) < 0)
 		return -1;
 	return 0;
 }
@@ -424,6 +476,8 @@ void stats_release(struct stats *s)
 	}
 	free(s->pool);
 	free(s->alerts);
+	free(s->late);
+	sb_release(&s->batch_refused_names);
 	for (size_t i = 0; i < s->nadvice; i++)
 		free(s->advice[i]);
 	free(s->advice);

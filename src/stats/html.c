@@ -397,40 +397,29 @@ static void html_alerts(struct strbuf *sb, const struct stats *s)
 	}
 }
 
-/* A row of the figures: label, then m's figure of l in each window. */
+/* A row of the figures: label, then m's figure of l in each window (or
+ * once, for a figure of now). */
 static void html_row(struct strbuf *sb, const struct stats *s,
 		     const struct stats_metric *m, const char *label,
 		     const char *l)
 {
-	char buf[64];
+	char buf[256];
 	sb_adds(sb, "<tr>");
 	html_cell(sb, "td", label);
-	for (int i = 0; i < s->nwin; i++) {
-		stats_fmt_cell(buf, sizeof buf, m, stats_read(m, s, &s->w[i], l,
-							    NULL));
+	for (int i = 0; i < stats_columns(s, m); i++) {
+		stats_fmt_column(buf, sizeof buf, s, m, i, l);
 		html_cell(sb, "td", buf);
 	}
 	sb_adds(sb, "</tr>\n");
 }
 
-static void html_figures(struct strbuf *sb, const struct stats *s)
+/* The rows of the metrics of scope that HTML shows. */
+static void html_metrics(struct strbuf *sb, const struct stats *s,
+			 enum stats_scope scope)
 {
-	char t[24], buf[96];
-	sb_adds(sb, "<h2>Figures</h2>\n<table class=\"figures\">\n<tr><th>"
-		"</th>");
-	for (int i = 0; i < s->nwin; i++) {
-		if (i == W_SINCE) {
-			scen_iso8601(s->w[i].from, t);
-			snprintf(buf, sizeof buf, "since %s", t);
-			html_cell(sb, "th", buf);
-		} else {
-			html_cell(sb, "th", stats_win_title[i]);
-		}
-	}
-	sb_adds(sb, "</tr>\n");
+	char buf[96];
 	size_t n, nl;
-	const struct stats_metric **m = stats_metrics_in(FMT_HTML, SC_WINDOW,
-							 &n);
+	const struct stats_metric **m = stats_metrics_in(FMT_HTML, scope, &n);
 	for (size_t i = 0; i < n; i++) {
 		if (!m[i]->labels) {
 			html_row(sb, s, m[i], m[i]->html, NULL);
@@ -448,6 +437,24 @@ static void html_figures(struct strbuf *sb, const struct stats *s)
 		free(v);
 	}
 	free(m);
+}
+
+static void html_figures(struct strbuf *sb, const struct stats *s)
+{
+	char t[24], buf[96];
+	sb_adds(sb, "<h2>Figures</h2>\n<table class=\"figures\">\n<tr><th>"
+		"</th>");
+	for (int i = 0; i < s->nwin; i++) {
+		if (i == W_SINCE) {
+			scen_iso8601(s->w[i].from, t);
+			snprintf(buf, sizeof buf, "since %s", t);
+			html_cell(sb, "th", buf);
+		} else {
+			html_cell(sb, "th", stats_win_title[i]);
+		}
+	}
+	sb_adds(sb, "</tr>\n");
+	html_metrics(sb, s, SC_WINDOW);
 	sb_adds(sb, "</table>\n");
 }
 
@@ -515,6 +522,13 @@ void stats_html(struct strbuf *sb, const struct stats *s)
 	sb_addf(sb, "<p>Now: %ld queued, %ld running.</p>\n",
 		s->queue.queued, s->queue.running);
 	html_pool(sb, s);
+	char runway[128];
+	stats_fmt_runway(runway, sizeof runway, s);
+	sb_adds(sb, "</table>\n<p>Runway at the last 7 days' use: ");
+	scen_html_escape(sb, runway);
+	sb_adds(sb, ".</p>\n<h2>Batches (all time; open now)</h2>\n"
+		"<table class=\"batches\">\n");
+	html_metrics(sb, s, SC_NOW);
 	sb_addf(sb, "</table>\n<p>Stored, all time: %lld scenarios, %lld "
 		"servings, %lld template versions.</p>\n</body>\n</html>\n",
 		(long long)s->totals.scenarios, (long long)s->totals.servings,

@@ -176,6 +176,10 @@ static void json_now(struct strbuf *sb, const struct stats *s, int *first)
 		s->pool_available, s->pool_retired, s->pool_stale,
 		s->cfg->alerts.pool_min);
 	jnum(sb, s->cfg->pool.max_age_days);
+	/* the runway: null (unbounded) without pool servings */
+	sb_addf(sb, ",\"served_7d\":%ld,\"runway_days\":",
+		s->pool_served_week);
+	jnum(sb, s->pool_runway);
 	sb_adds(sb, ",\"templates\":[");
 	for (size_t i = 0; i < s->npool; i++) {
 		const struct pool_tpl *p = &s->pool[i];
@@ -196,6 +200,10 @@ static void json_now(struct strbuf *sb, const struct stats *s, int *first)
 		sb_addc(sb, '}');
 	}
 	sb_adds(sb, "]}");
+
+	/* the metrics of now that JSON shows: the batches */
+	jkey(sb, first, "batches");
+	jobject(sb, s, SC_NOW, NULL, NULL);
 
 	jkey(sb, first, "totals");
 	sb_addf(sb, "{\"scenarios\":%lld,\"servings\":%lld,"

@@ -86,6 +86,23 @@ static const struct stats_labels states_l = {
 	"state", state_v, NL(state_v), NULL, 0
 };
 
+static const struct stats_label batch_v[] = {
+	{.value = "open"},
+	{.value = "completed"},
+	{.value = "expired"},
+	{.value = "failed", .text = "failed or cancelled"},
+};
+static const struct stats_labels batches_l = {
+	"state", batch_v, NL(batch_v), NULL, 0
+};
+
+static const struct stats_label line_v[] = {
+	{.value = "pending"}, {.value = "done"}, {.value = "failed"},
+};
+static const struct stats_labels lines_l = {
+	"state", line_v, NL(line_v), NULL, 0
+};
+
 /* a distribution: JSON gives its size too */
 static const struct stats_label dist_v[] = {
 	{.value = "n", .only = ONLY(FMT_JSON), .count = 1},
@@ -358,6 +375,12 @@ static double r_set_aside(const struct stats *s, const void *a,
 	return ACCT(a)->set_aside;
 }
 
+static double r_batch_key_refused(const struct stats *s, const void *a,
+				  const char *l, const char *sub)
+{
+	return ACCT(a)->batch_key_refused;
+}
+
 /* ---- readers: the pool, alerts and the rest, now ----------------------- */
 
 #define POOL(subject) ((const struct pool_tpl *)(subject))
@@ -380,6 +403,56 @@ static double r_pool_oldest(const struct stats *s, const void *p,
 {
 	return POOL(p)->current && POOL(p)->available
 		? s->now - POOL(p)->oldest : NAN;
+}
+
+static double r_pool_runway(const struct stats *s, const void *x,
+			    const char *l, const char *sub)
+{
+	return s->pool_runway;
+}
+
+/* ---- readers: batches, all time and now -------------------------------- */
+
+static double r_batches(const struct stats *s, const void *x,
+			const char *l, const char *sub)
+{
+	const struct scen_report_batches *b = &s->batches;
+	return (double)(!strcmp(l, "open") ? b->open
+			: !strcmp(l, "completed") ? b->completed
+			: !strcmp(l, "expired") ? b->expired : b->failed);
+}
+
+static double r_batch_lines(const struct stats *s, const void *x,
+			    const char *l, const char *sub)
+{
+	const struct scen_report_batches *b = &s->batches;
+	return (double)(!strcmp(l, "pending") ? b->lines_pending
+			: !strcmp(l, "done") ? b->lines_done
+			: b->lines_failed);
+}
+
+static double r_batch_capped(const struct stats *s, const void *x,
+			     const char *l, const char *sub)
+{
+	return (double)s->batches.lines_capped;
+}
+
+static double r_batch_oldest(const struct stats *s, const void *x,
+			     const char *l, const char *sub)
+{
+	return s->batches.oldest_open > 0
+		? s->now - s->batches.oldest_open : NAN;
+}
+
+static double r_batch_keys_refused(const struct stats *s, const void *x,
+				   const char *l, const char *sub)
+{
+	return (double)s->batch_keys_refused;
+}
+
+static const char *t_batch_refused(const struct stats *s, const void *x)
+{
+	return s->batch_refused_names.len ? s->batch_refused_names.buf : "-";
 }
 
 static double r_alert(const struct stats *s, const void *a, const char *l,
@@ -545,6 +618,10 @@ const struct stats_metric stats_metrics[] = {
 	 "account's key and it has not been replaced since.", "gauge",
 	 U_BOOL, SC_ACCOUNT, .read = r_key_refused, .at = {0, 125, 185},
 	 .json = "key_refused"},
+	{"scen_account_batch_key_refused", "1 when the provider refused the "
+	 "account's key for batches (scen-pool-fill's batch mode).", "gauge",
+	 U_BOOL, SC_ACCOUNT, .read = r_batch_key_refused,
+	 .at = {0, 127, 186}, .json = "batch_key_refused"},
 	{"scen_account_breaker_open", "1 when the account's circuit breaker "
 	 "is open.", "gauge", U_BOOL, SC_ACCOUNT, .read = r_breaker_open,
 	 .at = {0, 0, 170}},
@@ -565,6 +642,41 @@ const struct stats_metric stats_metrics[] = {
 	{"scen_pool_oldest_age_seconds", "Age of the oldest available pool "
 	 "scenario.", "gauge", U_SECONDS, SC_POOL, .read = r_pool_oldest,
 	 .at = {0, 0, 220}},
+	{"scen_pool_runway_days", "Days the available pool lasts at the "
+	 "last 7 days' pace of pool servings; +Inf without any.", "gauge",
+	 .scope = SC_NOW, .read = r_pool_runway, .at = {0, 0, 222}},
+
+	/* the batches of scen-pool-fill: all time, and the open ones now
+	 * (JSON: the object batches) */
+	{"scen_batches", "Batches of scen-pool-fill, all time: open now, "
+	 "completed, expired, failed (failed or cancelled).", "gauge",
+	 .scope = SC_NOW, .labels = &batches_l, .read = r_batches,
+	 .at = {10, 10, 224, 10}, .section = "Batches (all time; open now)",
+	 .label = "%s", .indent = 2, .html = "batches %s"},
+	{"scen_batch_lines", "Batch lines, all time: pending, done, failed "
+	 "(rejected, failed or expired).", "gauge", .scope = SC_NOW,
+	 .labels = &lines_l, .read = r_batch_lines, .at = {20, 20, 225, 20},
+	 .label = "lines %s", .indent = 2, .json = "lines",
+	 .html = "lines %s"},
+	{"scen_batch_lines_capped", "Failed batch lines not retried at "
+	 "pool.batch_attempts: pool entries given up.", "gauge",
+	 .scope = SC_NOW, .read = r_batch_capped, .at = {30, 30, 226, 30},
+	 .label = "lines at the attempt cap", .indent = 2,
+	 .json = "lines_capped", .html = "lines at the attempt cap"},
+	{"scen_batch_oldest_open_age_seconds", "Age of the oldest open "
+	 "batch, from when it was planned.", "gauge", U_SECONDS, SC_NOW,
+	 .read = r_batch_oldest, .at = {40, 40, 227, 40},
+	 .label = "oldest open batch age", .indent = 2,
+	 .json = "oldest_open_age_s", .html = "oldest open batch age"},
+	{"scen_batch_keys_refused", "Accounts whose key the provider refused "
+	 "for batches.", "gauge", .scope = SC_NOW,
+	 .read = r_batch_keys_refused, .at = {50, 50, 228, 50},
+	 .label = "keys refused for batches", .indent = 2,
+	 .json = "keys_refused", .html = "keys refused for batches"},
+	{.unit = U_TEXT, .scope = SC_NOW, .text = t_batch_refused,
+	 .at = {60, 0, 0, 60}, .label = "their accounts", .indent = 4,
+	 .html = "their accounts"},
+
 	{"scen_scenarios_stored_total", "Scenarios stored, all time.",
 	 "counter", .scope = SC_NOW, .read = r_scenarios, .at = {0, 0, 230}},
 	{"scen_servings_total", "Servings recorded, all time.", "counter",

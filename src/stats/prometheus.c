@@ -37,7 +37,9 @@ static void prom(struct strbuf *sb, const struct stats_metric *m,
 	}
 	if (nkv)
 		sb_addc(sb, '}');
-	if (m->unit == U_TIME)
+	if (isinf(x))	/* the exposition format's infinities */
+		sb_adds(sb, x > 0 ? " +Inf\n" : " -Inf\n");
+	else if (m->unit == U_TIME)
 		sb_addf(sb, " %.3f\n", x);
 	else if (x == floor(x) && fabs(x) < 1e15)
 		sb_addf(sb, " %.0f\n", x);

@@ -48,6 +48,13 @@ struct acct {
 	int set_aside, cooling, breaker_open;
 	int key_refused;	/* the provider refused the key configured
 				   now (scen_quota_key_refused) */
+	int batch_key_refused;	/* batch_keys holds a refusal for it */
+};
+
+/* An open batch past its completion window (scen_report_batches_late). */
+struct late_batch {
+	char bid[64], batch_id[96], state[16], status[16];
+	double window_s, open_s;
 };
 
 struct pool_tpl {
@@ -84,6 +91,15 @@ struct stats {
 	size_t npool, cappool;
 	long pool_available, pool_retired, pool_stale;
 	struct scen_report_totals totals;
+	/* pool servings over the last 7 days, and the days the available
+	 * pool lasts at that pace (INFINITY without use) */
+	long pool_served_week;
+	double pool_runway;
+	struct scen_report_batches batches;
+	long batch_keys_refused;
+	struct strbuf batch_refused_names;	/* "a, b"; empty: none */
+	struct late_batch *late;
+	size_t nlate, caplate;
 	struct alert *alerts;
 	size_t nalerts, capalerts;
 	char **advice;
@@ -234,6 +250,17 @@ void stats_fmt_s(char *buf, size_t n, double x);	/* "1.25s" or "-" */
 /* A window figure as the table and HTML write it ("-" when NaN). */
 void stats_fmt_cell(char *buf, size_t n, const struct stats_metric *m,
 		    double x);
+/* The table's and HTML's columns of m: a window's metric one per window,
+ * another one; the subject of column i. */
+int stats_columns(const struct stats *s, const struct stats_metric *m);
+const void *stats_column(const struct stats *s, const struct stats_metric *m,
+			 int i);
+/* m's figure of label l in column i, as the table and HTML write it. */
+void stats_fmt_column(char *buf, size_t n, const struct stats *s,
+		      const struct stats_metric *m, int i, const char *l);
+/* The pool's runway as the table and HTML write it: "12.3 days (N pool
+ * servings in the last 7 days)", or that there were none. */
+void stats_fmt_runway(char *buf, size_t n, const struct stats *s);
 
 /* An account's state now: set aside, cooling down or ready (with
  * key_note, "(no key here)" when its key is not set). */

@@ -41,6 +41,36 @@ void stats_fmt_cell(char *buf, size_t n, const struct stats_metric *m,
 		snprintf(buf, n, "%ld", (long)x);
 }
 
+int stats_columns(const struct stats *s, const struct stats_metric *m)
+{
+	return m->scope == SC_WINDOW ? s->nwin : 1;
+}
+
+const void *stats_column(const struct stats *s, const struct stats_metric *m,
+			 int i)
+{
+	return m->scope == SC_WINDOW ? (const void *)&s->w[i] : NULL;
+}
+
+void stats_fmt_column(char *buf, size_t n, const struct stats *s,
+		      const struct stats_metric *m, int i, const char *l)
+{
+	const void *subject = stats_column(s, m, i);
+	if (m->unit == U_TEXT)
+		snprintf(buf, n, "%s", m->text(s, subject));
+	else
+		stats_fmt_cell(buf, n, m, stats_read(m, s, subject, l, NULL));
+}
+
+void stats_fmt_runway(char *buf, size_t n, const struct stats *s)
+{
+	if (isinf(s->pool_runway))
+		snprintf(buf, n, "- (no pool servings in the last 7 days)");
+	else
+		snprintf(buf, n, "%.1f days (%ld pool servings in the last 7 "
+			 "days)", s->pool_runway, s->pool_served_week);
+}
+
 void stats_acct_state(char *buf, size_t n, const struct acct *a,
 		      int key_note)
 {
@@ -66,22 +96,23 @@ static void row_start(struct strbuf *sb, int indent, const char *label)
 		LABEL_W - indent - 1, label);
 }
 
-/* One row: label, then m's figure of label value l in each window. */
+/* One row: label, then m's figure of label value l in each window (or
+ * once, for a figure of now). */
 static void table_row(struct strbuf *sb, const struct stats *s,
 		      const struct stats_metric *m, const char *label,
 		      const char *l)
 {
-	char buf[64], pct[16];
+	char buf[256], pct[16];
 	row_start(sb, m->indent, label);
-	for (int i = 0; i < s->nwin; i++) {
-		double x = stats_read(m, s, &s->w[i], l, NULL);
+	for (int i = 0; i < stats_columns(s, m); i++) {
 		if (m->share) {
+			double x = stats_read(m, s, &s->w[i], l, NULL);
 			stats_fmt_pct(pct, sizeof pct,
 				      stats_ratio((long)x,
 						  stats_answered(&s->w[i])));
 			snprintf(buf, sizeof buf, "%ld (%s)", (long)x, pct);
 		} else {
-			stats_fmt_cell(buf, sizeof buf, m, x);
+			stats_fmt_column(buf, sizeof buf, s, m, i, l);
 		}
 		sb_addf(sb, " %*s", COL_W, buf);
 	}
@@ -143,7 +174,7 @@ static void table_accounts(struct strbuf *sb, const struct stats *s)
 
 static void table_queue_pool(struct strbuf *sb, const struct stats *s)
 {
-	char buf[64];
+	char buf[128];
 	long depth = s->queue.queued + s->queue.running;
 	sb_addf(sb, "\nQueue (now): %ld jobs (%ld queued, %ld running)",
 		depth, s->queue.queued, s->queue.running);
@@ -173,6 +204,20 @@ static void table_queue_pool(struct strbuf *sb, const struct stats *s)
 	}
 	sb_addf(sb, "  total available for the current templates: %ld\n",
 		s->pool_available);
+	stats_fmt_runway(buf, sizeof buf, s);
+	sb_addf(sb, "  runway at the last 7 days' use: %s\n", buf);
+}
+
+/* The metrics of scope that the table shows. */
+static void table_scope(struct strbuf *sb, const struct stats *s,
+			enum stats_scope scope)
+{
+	size_t n;
+	const struct stats_metric **m = stats_metrics_in(FMT_TABLE, scope,
+							 &n);
+	for (size_t i = 0; i < n; i++)
+		table_metric(sb, s, m[i]);
+	free(m);
 }
 
 void stats_table(struct strbuf *sb, const struct stats *s)
@@ -189,15 +234,10 @@ void stats_table(struct strbuf *sb, const struct stats *s)
 		sb_addf(sb, " %*s", COL_W, stats_win_title[i]);
 	sb_addc(sb, '\n');
 
-	size_t n;
-	const struct stats_metric **m = stats_metrics_in(FMT_TABLE, SC_WINDOW,
-							 &n);
-	for (size_t i = 0; i < n; i++)
-		table_metric(sb, s, m[i]);
-	free(m);
-
+	table_scope(sb, s, SC_WINDOW);
 	table_accounts(sb, s);
 	table_queue_pool(sb, s);
+	table_scope(sb, s, SC_NOW);
 	sb_addf(sb, "\nStored (all time): %lld scenarios, %lld servings, "
 		"%lld template versions\n", (long long)s->totals.scenarios,
 		(long long)s->totals.servings,

@@ -25,7 +25,7 @@ def need(obj, path, keys):
             print("missing %s.%s" % (path, k))
 need(r, "", ["generated_at", "database", "status", "windows",
              "quota_day_start", "accounts", "provider", "queue", "pool",
-             "totals", "alerts", "advice"])
+             "batches", "totals", "alerts", "advice"])
 for w in ("hour", "day", "week"):
     x = r["windows"][w]
     need(x, w, ["from", "to", "requests", "answered", "unavailable",
@@ -46,10 +46,15 @@ for a in r["accounts"]:
                         "refused_429_today", "day_usage", "breaker",
                         "breaker_failures", "cooldown_until",
                         "set_aside_until", "provider_day_remaining",
-                        "has_key"])
+                        "has_key", "key_refused", "batch_key_refused"])
 need(r["queue"], "queue", ["depth", "queued", "running", "oldest_queued_s"])
 need(r["pool"], "pool", ["available", "retired", "old_versions", "min",
-                         "max_age_days", "templates"])
+                         "max_age_days", "served_7d", "runway_days",
+                         "templates"])
+need(r["batches"], "batches", ["open", "completed", "expired", "failed",
+                               "lines", "lines_capped",
+                               "oldest_open_age_s", "keys_refused"])
+need(r["batches"]["lines"], "batches.lines", ["pending", "done", "failed"])
 need(r["totals"], "totals", ["scenarios", "servings", "template_versions"])
 for a in r["alerts"]:
     need(a, "alert", ["name", "level", "subject", "figure", "threshold",
@@ -169,6 +174,12 @@ if get("scen_alert", name="pool", subject="") != 1:
     errors.append("scen_alert pool")
 if get("scen_servings_total") != js["totals"]["servings"]:
     errors.append("servings total")
+for st in ("open", "completed", "expired", "failed"):
+    if get("scen_batches", state=st) != js["batches"][st]:
+        errors.append("scen_batches %s disagrees" % st)
+# no pool servings: the runway is unbounded (JSON null, Prometheus +Inf)
+if js["pool"]["runway_days"] is not None or get("scen_pool_runway_days") != math.inf:
+    errors.append("the runway without pool servings")
 print("\n".join(errors) if errors else "ok")
 PY
 is "--prometheus: parses, and agrees with --json" "$(cat prom.out)" ok
