@@ -74,6 +74,13 @@ is "faults: past the cap of 2 attempts: 5 lines, not planned again" \
 is "faults: no third batch" "$(sql "select count(*) from batches")" 2
 check "faults: the plan names them" sh -c "scen-pool-fill --experiment batch-2026 --dry-run | grep -q 'past the attempt cap: 5'"
 is "faults: 195 entries, all valid" "$(pool_count)" 195
+scen-cache-stats --json >stats.json
+is "faults: scen-cache-stats reports the 5 past the cap (JSON)" \
+	"$(j '[r["batches"]["lines_capped"], r["batches"]["completed"], r["batches"]["open"]]' stats.json)" "[5, 2, 0]"
+scen-cache-stats >stats.txt
+check "faults: ... and in its table" grep -qiE 'past the attempt cap.* 5( |$)' stats.txt
+scen-cache-stats --prometheus >stats.prom
+check "faults: ... and to Prometheus" grep -q '^scen_batch_lines_capped 5$' stats.prom
 fill >out4 2>err4
 is "faults: a later run submits nothing for them" "$(fake_stat 'r["batches"]["created"]')" 2
 fake_stop
