@@ -647,7 +647,9 @@ static enum step advance(struct fill *f, struct scen_batch_api *api,
 	} else {
 		s = send_on(f, api, b, ac->key, why, sizeof why);
 		if (s == STEP_REFUSED)
-			return drop_refused(f, b, why) < 0 ? STEP_IO : STEP_OK;
+			return drop_refused(f, b, why) < 0 ||
+			       put_verdict(f, ac, "refused", why) < 0
+				? STEP_IO : STEP_OK;
 		if (!s) {
 			f->bt.resumed++;
 			f->bt.open++;
@@ -684,7 +686,7 @@ int scen_pool_batch_collect(struct fill *f, double now)
 		for (size_t i = 0; i < l.n && !rc; i++)
 			rc = advance(f, api, &l.v[i]) == STEP_IO ? -1 : 0;
 		scen_batch_api_free(api);
-		if (!rc && f->bt.collected)
+		if (!rc)	/* lines settled, or dropped */
 			rc = replan(f, now);
 	}
 	free(l.v);

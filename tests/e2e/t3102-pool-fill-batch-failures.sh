@@ -78,7 +78,7 @@ scen-cache-stats --json >stats.json
 is "faults: scen-cache-stats reports the 5 past the cap (JSON)" \
 	"$(j '[r["batches"]["lines_capped"], r["batches"]["completed"], r["batches"]["open"]]' stats.json)" "[5, 2, 0]"
 scen-cache-stats >stats.txt
-check "faults: ... and in its table" grep -qiE 'past the attempt cap.* 5( |$)' stats.txt
+check "faults: ... and in its table" grep -qE 'lines at the attempt cap +5$' stats.txt
 scen-cache-stats --prometheus >stats.prom
 check "faults: ... and to Prometheus" grep -q '^scen_batch_lines_capped 5$' stats.prom
 fill >out4 2>err4
