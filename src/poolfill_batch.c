@@ -26,6 +26,7 @@ enum step {
 	STEP_LATER,	/* the provider failed: the next run goes on */
 	STEP_REFUSED,	/* the key may not use batches */
 	STEP_IO,	/* the database failed (said) */
+	STEP_STALE,	/* dropped: its templates changed */
 };
 
 /* ---- the plan: lines to plan again ------------------------------------ */
@@ -210,6 +211,27 @@ static enum step probe(struct fill *f, struct scen_batch_api *api,
 	return put_verdict(f, ac, "accepted", NULL) < 0 ? STEP_IO : STEP_OK;
 }
 
+/* A batch stopped before it was sent (status refused: the key's
+ * refusal; stale: no line of it is of a current template): ended, its
+ * lines superseded (the plan covers their entries again). 0 or -1. */
+static int drop(struct fill *f, struct scen_batch_row *b, const char *status,
+		const char *why)
+{
+	double now = scen_now();
+	char err[32];
+	snprintf(err, sizeof err, "batch_%s", status);
+	if (scen_db_begin(f->db) < 0)
+		return -1;
+	if (scen_db_batch_lines_settle_rest(f->db, b->rowid, "failed", err,
+					    1, now) < 0 ||
+	    scen_db_batch_update(f->db, b->rowid, "ended", NULL, NULL,
+				 status, why, now) < 0) {
+		scen_db_rollback(f->db);
+		return -1;
+	}
+	return scen_db_commit(f->db);
+}
+
 /* ---- sending a batch on: planned -> uploaded -> submitted ------------- */
 
 struct input {
@@ -246,8 +268,10 @@ static enum step upload(struct fill *f, struct scen_batch_api *api,
 	char name[64], fid[128];
 	snprintf(name, sizeof name, "scen-%s.jsonl", b->bid);
 	if (!s && !in.lines) {
-		snprintf(why, n, "no line of it is of a current template");
-		s = STEP_LATER;
+		scen_warn("batch %s: no line of it is of a current template; "
+			  "dropped", b->bid);
+		s = drop(f, b, "stale", "templates changed") < 0 ? STEP_IO
+								 : STEP_STALE;
 	}
 	if (!s) {
 		enum scen_batch_rc rc = scen_batch_upload(
@@ -354,30 +378,20 @@ static enum step send_on(struct fill *f, struct scen_batch_api *api,
 	return s ? s : create(f, api, b, key, why, n);
 }
 
-/* A batch that the key's refusal stopped before it was sent: ended, its
- * lines superseded (the plan covers their entries again). 0 or -1. */
-static int drop_refused(struct fill *f, struct scen_batch_row *b,
-			const char *why)
-{
-	double now = scen_now();
-	if (scen_db_begin(f->db) < 0)
-		return -1;
-	if (scen_db_batch_lines_settle_rest(f->db, b->rowid, "failed",
-					    "batch_refused", 1, now) < 0 ||
-	    scen_db_batch_update(f->db, b->rowid, "ended", NULL, NULL,
-				 "refused", why, now) < 0) {
-		scen_db_rollback(f->db);
-		return -1;
-	}
-	return scen_db_commit(f->db);
-}
-
 /* ---- collecting ------------------------------------------------------- */
+
+/* Lines settled per transaction while collecting: a study's serving
+ * waits for the writers' turn no longer than a few of them take. */
+#define COLLECT_CHUNK 500
 
 struct collecting {
 	struct fill *f;
 	const struct scen_batch_row *b;
-	long settled, half;
+	long seen;		/* lines read */
+	long settled;		/* lines settled now */
+	long already;		/* settled by an earlier, interrupted run */
+	long in_tx;		/* settled in the open transaction */
+	long half;
 	int failed;		/* a database error */
 };
 
@@ -465,12 +479,15 @@ static void settle_line(struct collecting *cx, const char *s, size_t n)
 		return;
 	}
 	int r = scen_db_batch_line_get(f->db, l.custom_id, &row);
+	int settles = r > 0 && row.batch == cx->b->rowid &&
+		      !strcmp(row.state, "pending");
 	if (r < 0)
 		cx->failed = 1;
-	else if (!r || row.batch != cx->b->rowid ||
-		 strcmp(row.state, "pending"))
-		scen_warn("batch %s: custom_id %s is none of its pending "
-			  "lines (ignored)", cx->b->batch_id, l.custom_id);
+	else if (!r || row.batch != cx->b->rowid)
+		scen_warn("batch %s: custom_id %s is none of its lines "
+			  "(ignored)", cx->b->batch_id, l.custom_id);
+	else if (!settles)
+		cx->already++;
 	else if (l.error[0] || !l.body || l.status != 200) {
 		char err[80];
 		snprintf(err, sizeof err, "%s", l.error[0] ? l.error
@@ -491,7 +508,13 @@ static void settle_line(struct collecting *cx, const char *s, size_t n)
 	if (r > 0)
 		scen_job_row_release(&row.req);
 	scen_batch_line_release(&l);
-	if (++cx->settled == cx->half)
+	cx->settled += settles;
+	if (settles && ++cx->in_tx >= COLLECT_CHUNK && !cx->failed) {
+		cx->in_tx = 0;
+		if (scen_db_commit(f->db) < 0 || scen_db_begin(f->db) < 0)
+			cx->failed = 1;
+	}
+	if (++cx->seen == cx->half)
 		scen_kill_point("collect");
 }
 
@@ -528,9 +551,15 @@ static enum step download(struct scen_batch_api *api, const char *key,
 	return STEP_OK;
 }
 
-/* In one transaction: every line of an ended batch settled, its entries
- * stored; lines no file answers are expired (an expired batch) or
- * failed. */
+/*
+ * Every line of an ended batch settled, its entries stored, in
+ * transactions of COLLECT_CHUNK lines: each line is stored and settled in
+ * the same one, and only while pending, so a run killed in between leaves
+ * lines either settled with their entry or pending, and the next run
+ * reads the files again and settles the rest. Lines no file answers are
+ * expired (an expired batch) or failed; the last transaction ends the
+ * batch.
+ */
 static enum step settle_batch(struct fill *f, const struct scen_batch_row *b,
 			      const struct scen_batch_info *info,
 			      const struct strbuf *out,
@@ -539,17 +568,14 @@ static enum step settle_batch(struct fill *f, const struct scen_batch_row *b,
 	struct collecting cx = {.f = f, .b = b, .half = (b->lines + 1) / 2};
 	struct batch_tally before = f->bt;
 	int expired = !strcmp(info->status, "expired");
-	double now = scen_now();
 	if (scen_db_begin(f->db) < 0)
 		return STEP_IO;
 	settle_file(&cx, out);
 	settle_file(&cx, err);
-	long rest = b->lines - (f->bt.made + f->bt.rejected + f->bt.failed +
-				f->bt.expired - before.made -
-				before.rejected - before.failed -
-				before.expired);
+	long rest = b->lines - cx.settled - cx.already;
 	const char *why = expired ? "batch_expired"
 			: info->errors[0] ? info->errors : info->status;
+	double now = scen_now();
 	if (cx.failed ||
 	    scen_db_batch_lines_settle_rest(f->db, b->rowid,
 					    expired ? "expired" : "failed",
@@ -558,14 +584,11 @@ static enum step settle_batch(struct fill *f, const struct scen_batch_row *b,
 				 info->status, info->errors[0] ? info->errors
 				 : NULL, now) < 0) {
 		scen_db_rollback(f->db);
-		f->bt = before;
 		return STEP_IO;
 	}
 	scen_db_count(f->db, "batch.collected", 1);
-	if (scen_db_commit(f->db) < 0) {
-		f->bt = before;
+	if (scen_db_commit(f->db) < 0)
 		return STEP_IO;
-	}
 	if (rest > 0)
 		*(expired ? &f->bt.expired : &f->bt.failed) += rest;
 	f->bt.collected++;
@@ -647,9 +670,11 @@ static enum step advance(struct fill *f, struct scen_batch_api *api,
 	} else {
 		s = send_on(f, api, b, ac->key, why, sizeof why);
 		if (s == STEP_REFUSED)
-			return drop_refused(f, b, why) < 0 ||
+			return drop(f, b, "refused", why) < 0 ||
 			       put_verdict(f, ac, "refused", why) < 0
 				? STEP_IO : STEP_OK;
+		if (s == STEP_STALE)
+			return STEP_OK;
 		if (!s) {
 			f->bt.resumed++;
 			f->bt.open++;
@@ -784,7 +809,7 @@ static enum step submit_for(struct fill *f, struct scen_batch_api *api,
 		scen_kill_point("intent");
 		enum step s = send_on(f, api, &b, ac->key, why, n);
 		if (s == STEP_REFUSED) {
-			if (drop_refused(f, &b, why) < 0 ||
+			if (drop(f, &b, "refused", why) < 0 ||
 			    put_verdict(f, ac, "refused", why) < 0)
 				return STEP_IO;
 			return replan(f, scen_now()) < 0 ? STEP_IO

@@ -39,9 +39,16 @@ is "submit: 2,000 lines recorded, pending" \
 	"$(sql "select count(*), count(distinct custom_id) from batch_lines where state = 'pending'")" "2000|2000"
 is "submit: no entry yet, no online call" "$(pool_count):$(fake_stat 'r["calls"]')" "0:0"
 
+# killed half way through collecting: what it settled is kept (in
+# transactions of 500 lines), the rest is read again by the next run
+SCEN_KILL_AT=collect fill >out2 2>err2
+is "collect killed half way: exit 137" "$?" 137
+is "... its first 1,000 lines settled and stored, the batch still open" \
+	"$(sql "select count(*) from batch_lines where state = 'done'"):$(pool_count):$(sql "select state from batches")" "1000:1000:submitted"
 fill >out2 2>err2
 is "collect: exit 0" "$?" 0
-check "collect: the batch is read" grep -q '^batches collected: 1 (2000 made, 0 rejected, 0 failed, 0 expired)$' out2
+check "collect: the batch is read, the rest made" grep -q '^batches collected: 1 (1000 made, 0 rejected, 0 failed, 0 expired)$' out2
+check "collect: no line of the first half made twice, none said unknown" sh -c "! grep -q 'ignored' err2"
 is "collect: 2,000 entries in the pool" "$(pool_count)" 2000
 is "collect: every combination has its 2 variants" \
 	"$(sql "select count(*), min(n), max(n) from (select count(*) n from scenarios group by version, key)")" "1000|2|2"

@@ -55,5 +55,18 @@ fill >out 2>err
 check "create: the rerun says it found the batch" grep -q 'found at the provider as batch_' err
 is "create: still one batch, one upload" \
 	"$(fake_stat '[r["batches"]["created"], r["batches"]["files_uploaded"]]')" "[1, 1]"
+# a batch left planned whose template changed before it was sent: dropped
+# (nothing of the old version goes out), the new version's batch instead
+rm -f scen.db scen.db-wal scen.db-shm
+fake_reset
+SCEN_KILL_AT=intent fill >/dev/null 2>&1
+sed -i 's/You write short scenarios for a pool test./You write short scenarios for a pool test, anew./' "$SCEN_CONFIG"
+fill >out 2>err
+check "changed template: the old batch is dropped, said" grep -q 'no line of it is of a current template; dropped' err
+is "changed template: the old batch ended unsent, a new one submitted" \
+	"$(sql "select state || ':' || status || ':' || coalesce(batch_id, '-') from batches order by id" | sed 's/batch_[^ ]*/sent/' | tr '\n' ' ')" "ended:stale:- submitted:validating:sent "
+fill >out 2>err
+is "changed template: the design made at the new versions" \
+	"$(sql "select count(*) from scenarios s join templates t on t.version = s.version where t.system like '%anew.'")" 28
 fake_stop
 done_testing
