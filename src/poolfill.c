@@ -188,6 +188,16 @@ static void count(struct fill *f, const struct combo *c, struct acct *a,
 		a->tally[k]++;
 }
 
+void scen_pool_tally(struct fill *f, const uint8_t *key, const char *account,
+		     enum tally k)
+{
+	struct acct *a = NULL;
+	for (size_t i = 0; account && i < f->nacct; i++)
+		if (!strcmp(f->cfg->provider.accounts[i].name, account))
+			a = &f->acct[i];
+	count(f, key ? scen_pool_combo(f, key) : NULL, a, k);
+}
+
 /* A combination whose outputs keep failing validation is left for this
  * run: its calls would only feed the rejects. */
 static void give_up(struct combo *c)
@@ -512,12 +522,12 @@ static void print_summary(struct fill *f)
 	long pending = 0;
 	for (size_t i = 0; i < f->ncombos; i++)
 		pending += f->combos[i].pending;
-	fprintf(out, "result: %s\n", stop_words(f, buf, sizeof buf));
+	fprintf(out, "result: %s\n", f->online ? stop_words(f, buf, sizeof buf)
+					     : scen_pool_batch_result(f, left));
 	fprintf(out, "needed: %ld\n", f->needed);
-	fprintf(out, "made: %ld\n", f->tally[MADE] + f->bt.made);
-	fprintf(out, "rejected: %ld\n", f->tally[REJECTED] + f->bt.rejected);
-	fprintf(out, "failed: %ld\n", f->tally[FAILED] + f->bt.failed +
-		f->bt.expired);
+	fprintf(out, "made: %ld\n", f->tally[MADE]);
+	fprintf(out, "rejected: %ld\n", f->tally[REJECTED]);
+	fprintf(out, "failed: %ld\n", f->tally[FAILED]);
 	fprintf(out, "left: %ld in %ld combination%s\n", left, combos,
 		combos == 1 ? "" : "s");
 	if (pending)
@@ -575,8 +585,12 @@ static int setup(struct fill *f, double now)
 {
 	if (scen_db_begin(f->db) < 0)
 		return -1;
+	/* jobs of dead processes are adopted by a run that goes online
+	 * (a run of batches would leave them waiting) */
+	int online = f->mode == SCEN_POOL_ONLINE && !f->o->collect;
 	if (scen_db_register_templates(f->db, f->cfg) < 0 ||
-	    adopt(f, now) < 0 || scen_pool_plan_pool(f, now) < 0 ||
+	    (online && adopt(f, now) < 0) ||
+	    scen_pool_plan_pool(f, now) < 0 ||
 	    scen_pool_batch_plan(f) < 0 ||
 	    scen_pool_window_budget(f, now) < 0) {
 		scen_db_rollback(f->db);

@@ -370,6 +370,8 @@ static enum step send_on(struct fill *f, struct scen_batch_api *api,
 	if (!strcmp(b->state, "uploaded")) {
 		int found;
 		s = find_created(f, api, b, key, &found, why, n);
+		if (s == STEP_REFUSED)	/* it may exist: never dropped */
+			return STEP_LATER;
 		if (s || found)
 			return s;
 		return create(f, api, b, key, why, n);
@@ -443,12 +445,14 @@ static int judge(struct collecting *cx, const struct scen_batch_line_row *row,
 		rq.tpl, l->status, l->body, l->body ? strlen(l->body) : 0,
 		&comp, &invalid);
 	int rc;
+	const char *acct = cx->b->account;
 	if (o == SCEN_OUT_OK) {
 		int64_t id = store(cx, &rq, &comp, l->custom_id);
 		rc = id < 0 ? -1
 		   : scen_db_batch_line_settle(f->db, row->rowid, "done", NULL,
 					       id, scen_now());
 		f->bt.made++;
+		scen_pool_tally(f, rq.key, acct, MADE);
 	} else if (o == SCEN_OUT_INVALID) {
 		char name[48];
 		snprintf(name, sizeof name, "invalid.%s", invalid);
@@ -456,11 +460,13 @@ static int judge(struct collecting *cx, const struct scen_batch_line_row *row,
 		rc = scen_db_batch_line_settle(f->db, row->rowid, "rejected",
 					       invalid, 0, scen_now());
 		f->bt.rejected++;
+		scen_pool_tally(f, rq.key, acct, REJECTED);
 	} else {
 		rc = scen_db_batch_line_settle(f->db, row->rowid, "failed",
 					       scen_outcome_name(o), 0,
 					       scen_now());
 		f->bt.failed++;
+		scen_pool_tally(f, rq.key, acct, FAILED);
 	}
 	scen_completion_release(&comp);
 	scen_request_release(&rq);
@@ -498,6 +504,7 @@ static void settle_line(struct collecting *cx, const char *s, size_t n)
 			f->bt.expired++;
 		else
 			f->bt.failed++;
+		scen_pool_tally(f, NULL, cx->b->account, FAILED);
 		if (scen_db_batch_line_settle(f->db, row.rowid,
 					      line_state(&l), err, 0,
 					      scen_now()) < 0)
@@ -589,8 +596,11 @@ static enum step settle_batch(struct fill *f, const struct scen_batch_row *b,
 	scen_db_count(f->db, "batch.collected", 1);
 	if (scen_db_commit(f->db) < 0)
 		return STEP_IO;
-	if (rest > 0)
+	if (rest > 0) {
 		*(expired ? &f->bt.expired : &f->bt.failed) += rest;
+		for (long i = 0; i < rest; i++)
+			scen_pool_tally(f, NULL, b->account, FAILED);
+	}
 	f->bt.collected++;
 	scen_info("batch %s (%s): %s; %ld entries made, %ld rejected, %ld "
 		  "failed, %ld expired", b->bid, b->batch_id, info->status,
@@ -835,7 +845,7 @@ static enum step submit_for(struct fill *f, struct scen_batch_api *api,
 static enum step submit_all(struct fill *f, struct scen_batch_api *api,
 			    struct strbuf *why)
 {
-	enum step last = STEP_REFUSED;
+	long failed = 0;
 	char prev[320] = "";
 	for (size_t i = 0; i < f->cfg->provider.naccounts; i++) {
 		const struct scen_account *ac = &f->cfg->provider.accounts[i];
@@ -845,16 +855,21 @@ static enum step submit_all(struct fill *f, struct scen_batch_api *api,
 		enum step s = u < 0 ? STEP_IO : u ? STEP_OK : STEP_REFUSED;
 		if (u > 0 && !known)
 			s = probe(f, api, ac, w, sizeof w);
-		if (!s)
+		if (!s) {
+			/* a step that failed once a batch is recorded is
+			 * said, and left to the next run */
 			s = submit_for(f, api, ac, w, sizeof w);
-		if (s != STEP_REFUSED)
+			if (s != STEP_REFUSED)
+				return s == STEP_LATER ? STEP_OK : s;
+		}
+		if (s == STEP_IO)
 			return s;
+		failed += s == STEP_LATER;
 		sb_addf(why, "%saccount %s: %s", why->len ? "; " : "",
 			ac->name, strcmp(w, prev) ? w : "the same");
 		snprintf(prev, sizeof prev, "%s", w);
-		last = s;
 	}
-	return last;
+	return failed ? STEP_LATER : STEP_REFUSED;
 }
 
 enum scen_err scen_pool_batch_submit(struct fill *f, double now,
@@ -866,16 +881,21 @@ enum scen_err scen_pool_batch_submit(struct fill *f, double now,
 	enum step s = submit_all(f, api, &why);
 	scen_batch_api_free(api);
 	enum scen_err rc = SCEN_OK;
+	/* no account took a batch: every one refused, or the Batch API
+	 * failed for some (not remembered: the next run asks again) */
+	const char *what = s == STEP_REFUSED
+		? "the provider refuses batches for every account"
+		: "no account could be sent a batch";
 	if (s == STEP_IO) {
 		rc = scen_failed(e, SCEN_ERR_IO);
-	} else if (s == STEP_REFUSED && f->mode == SCEN_POOL_BATCH) {
-		rc = scen_fail(e, SCEN_ERR_UNAVAILABLE, "pool.mode batch: the "
-			       "provider refuses batches for every account; "
-			       "set pool.mode to auto or online (%s)",
-			       why.buf);
-	} else if (s == STEP_REFUSED) {
-		scen_warn("pool.mode auto: the provider refuses batches (%s); "
-			  "filling online within the quota share", why.buf);
+	} else if (s && f->mode == SCEN_POOL_BATCH) {
+		rc = scen_fail(e, SCEN_ERR_UNAVAILABLE, "pool.mode batch: %s; "
+			       "%s (%s)", what, s == STEP_REFUSED
+			       ? "set pool.mode to auto or online"
+			       : "the next run tries again", why.buf);
+	} else if (s) {
+		scen_warn("pool.mode auto: %s (%s); filling online within the "
+			  "quota share", what, why.buf);
 		f->online = 1;
 	}
 	sb_release(&why);
@@ -883,6 +903,16 @@ enum scen_err scen_pool_batch_submit(struct fill *f, double now,
 }
 
 /* ---- output ----------------------------------------------------------- */
+
+const char *scen_pool_batch_result(const struct fill *f, long left)
+{
+	if (f->bt.submitted)
+		return "submitted: the entries come as the batches end";
+	if (f->bt.open)
+		return "waiting: batches are still at the provider";
+	return left ? "incomplete: entries past the attempt cap, or none "
+		      "could be planned" : "complete";
+}
 
 void scen_pool_batch_print(const struct fill *f)
 {

@@ -192,6 +192,14 @@ enum scen_err scen_pool_batch_submit(struct fill *f, double now,
 				     struct scen_error *e);
 /* The summary's lines of the batches. */
 void scen_pool_batch_print(const struct fill *f);
+/* The summary's result of a run that did not go online, left entries
+ * short. */
+const char *scen_pool_batch_result(const struct fill *f, long left);
+/* Counts what became of a pool entry made elsewhere than the engine (a
+ * batch line): for the run, its combination's template (key NULL: none)
+ * and account. */
+void scen_pool_tally(struct fill *f, const uint8_t *key, const char *account,
+		     enum tally k);
 
 /* ---- the window (poolfill_window.c) ----------------------------------- */
 

@@ -49,5 +49,22 @@ scen-pool-fill --experiment pool-2026 --mode batch >out4 2>err4
 is "new key: exit 0" "$?" 0
 is "new key: one batch" "$(fake_stat 'r["batches"]["created"]')" 1
 is "new key: its verdict recorded" "$(sql "select verdict from batch_keys where account = 'groq-a'")" accepted
+
+# the Batch API down (503 to every call): not a refusal, not remembered;
+# auto fills online this run and says why, batch exits 69
+rm -f scen.db scen.db-wal scen.db-shm
+fake_reset
+fake_ctl '{"batch": {"down": true}}'
+scen-pool-fill --experiment pool-2026 --mode batch >out5 2>err5
+is "down, batch: exit 69" "$?" 69
+check "down, batch: says the next run tries again, in the provider's words" \
+	grep -q 'pool.mode batch: no account could be sent a batch; the next run tries again (account groq-a: HTTP 503: Service Unavailable (3 tries); account groq-b: the same)' err5
+is "down, batch: nothing recorded, nothing remembered" \
+	"$(sql "select count(*) from batches"):$(sql "select count(*) from batch_keys")" "0:0"
+scen-pool-fill --experiment pool-2026 --mode auto >out6 2>err6
+is "down, auto: exit 0" "$?" 0
+check "down, auto: says why it fills online" \
+	grep -q 'pool.mode auto: no account could be sent a batch (.*); filling online within the quota share' err6
+is "down, auto: online calls within the share" "$(sql "select count(*) from calls")" 20
 fake_stop
 done_testing

@@ -91,6 +91,7 @@ Batch API (Groq's, OpenAI-compatible; any prefix like the chat endpoint)
                    access (seen by a client library against a free account:
                    github.com/jgravelle/GroqApiLibrary pull 22).
     fail "message" batches created from now on fail validation (null: off)
+    down           true: every Batch API call -> 503 (the online endpoint unchanged)
   /_stats "batches": {"files_uploaded", "created", "by_input_file": {file id: batches
   created from it}, "lines": {outcome: n} (ok, refuse, length, empty, badshape, error,
   expired, cancelled; counted when a batch ends), "by_status": {status: n}}.
@@ -454,7 +455,7 @@ def rl_error(model, kind, limit, used, requested, wait, org="org_x"):
 
 BATCH_MODES = ("refuse", "length", "empty", "badshape")  # modes a batch line may answer with
 BATCH_DEFAULTS = {"delay_s": 0.0, "expire_after": None, "error_share": 0.0, "line_modes": {},
-                  "refuse_keys": False, "fail": None}
+                  "refuse_keys": False, "fail": None, "down": False}
 ERR_403_PLAN = {"error": {"message": "The batch API is not available on your current plan. "
                           "Upgrade to the Developer tier at "
                           "https://console.groq.com/settings/billing to use it.",
@@ -510,6 +511,8 @@ def batch_config(cfg, c):
     new["refuse_keys"] = rk if isinstance(rk, bool) else [str(k) for k in rk]
     if new["fail"] is not None and not isinstance(new["fail"], str):
         raise ValueError("batch fail: a message, or null")
+    if not isinstance(new["down"], bool):
+        raise ValueError("batch down: true or false")
     return new
 
 
@@ -851,6 +854,9 @@ class Handler(BaseHTTPRequestHandler):
                     raise BatchError(401, "", ERR_401)
                 if st.batch.refused(kid):
                     raise BatchError(403, "", ERR_403_PLAN)
+                if st.batch.cfg["down"]:
+                    raise BatchError(503, "", {"error": {
+                        "message": "Service Unavailable", "type": "internal_server_error"}})
                 code, body, ctype = 200, None, "application/json"
                 if what == "files" and self.command == "POST":
                     body = st.batch.upload(kid, self.headers.get("content-type", ""), raw)
