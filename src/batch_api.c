@@ -357,6 +357,7 @@ enum scen_batch_rc scen_batch_upload(struct scen_batch_api *a,
 				     char *detail, size_t dsz)
 {
 	struct req r = plain(a, "/files");
+	r.timeout_s = 10 * a->timeout_s;	/* as long as a download */
 	r.filename = filename && *filename ? filename : "batch.jsonl";
 	r.data = data;
 	r.n = n;

@@ -26,7 +26,8 @@ enum step {
 	STEP_LATER,	/* the provider failed: the next run goes on */
 	STEP_REFUSED,	/* the key may not use batches */
 	STEP_IO,	/* the database failed (said) */
-	STEP_STALE,	/* dropped: its templates changed */
+	STEP_DROPPED,	/* ended unsent: its templates changed, or the
+			 * provider rejects its input file */
 };
 
 /* ---- the plan: lines to plan again ------------------------------------ */
@@ -271,7 +272,7 @@ static enum step upload(struct fill *f, struct scen_batch_api *api,
 		scen_warn("batch %s: no line of it is of a current template; "
 			  "dropped", b->bid);
 		s = drop(f, b, "stale", "templates changed") < 0 ? STEP_IO
-								 : STEP_STALE;
+								 : STEP_DROPPED;
 	}
 	if (!s) {
 		enum scen_batch_rc rc = scen_batch_upload(
@@ -279,6 +280,16 @@ static enum step upload(struct fill *f, struct scen_batch_api *api,
 			sizeof fid, why, n);
 		s = rc == SCEN_BATCH_OK ? STEP_OK
 		  : rc == SCEN_BATCH_REFUSED ? STEP_REFUSED : STEP_LATER;
+		if (rc == SCEN_BATCH_BAD) {
+			/* sent again it would be rejected again */
+			scen_warn("batch %s: the provider rejects its input "
+				  "file of %zu bytes (%s); dropped (a file "
+				  "too large for the provider: lower "
+				  "pool.batch_lines)", b->bid, in.file.len,
+				  why);
+			s = drop(f, b, "rejected", why) < 0 ? STEP_IO
+							    : STEP_DROPPED;
+		}
 	}
 	sb_release(&in.file);
 	sb_release(&in.body);
@@ -683,7 +694,7 @@ static enum step advance(struct fill *f, struct scen_batch_api *api,
 			return drop(f, b, "refused", why) < 0 ||
 			       put_verdict(f, ac, "refused", why) < 0
 				? STEP_IO : STEP_OK;
-		if (s == STEP_STALE)
+		if (s == STEP_DROPPED)
 			return STEP_OK;
 		if (!s) {
 			f->bt.resumed++;
@@ -860,7 +871,8 @@ static enum step submit_all(struct fill *f, struct scen_batch_api *api,
 			 * said, and left to the next run */
 			s = submit_for(f, api, ac, w, sizeof w);
 			if (s != STEP_REFUSED)
-				return s == STEP_LATER ? STEP_OK : s;
+				return s == STEP_LATER || s == STEP_DROPPED
+					? STEP_OK : s;
 		}
 		if (s == STEP_IO)
 			return s;

@@ -44,7 +44,8 @@ struct scen_batch_info {
 struct scen_batch_api;
 
 /* For the account's key (never stored here beyond the call); timeout_s
- * bounds each call but downloads, which get ten times as long. */
+ * bounds each call but uploads and downloads, which get ten times as
+ * long. */
 struct scen_batch_api *scen_batch_api_new(const struct scen_config *cfg);
 void scen_batch_api_free(struct scen_batch_api *a);
 
