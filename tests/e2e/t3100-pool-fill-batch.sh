@@ -31,6 +31,8 @@ batch_config batch
 fill >out1 2>err1
 is "submit: exit 0" "$?" 0
 check "submit: one batch of 2,000 lines" grep -q '^batches submitted: 1 (2000 lines)$' out1
+check "submit: the result says the entries come with the batch" \
+	grep -q '^result: submitted: the entries come as the batches end$' out1
 is "submit: one file uploaded, one batch created at the provider" \
 	"$(fake_stat '[r["batches"]["files_uploaded"], r["batches"]["created"]]')" "[1, 1]"
 is "submit: the intent and the batch recorded" \
@@ -49,6 +51,10 @@ fill >out2 2>err2
 is "collect: exit 0" "$?" 0
 check "collect: the batch is read, the rest made" grep -q '^batches collected: 1 (1000 made, 0 rejected, 0 failed, 0 expired)$' out2
 check "collect: no line of the first half made twice, none said unknown" sh -c "! grep -q 'ignored' err2"
+check "collect: the template's line counts them" \
+	grep -q '^template batch-2026/brief: 1000 made, 0 rejected, 0 failed, 0 left$' out2
+check "collect: so does the account's, with no online call" \
+	grep -q '^account groq-a: 0 calls, 1000 made, 0 rejected, 0 failed$' out2
 is "collect: 2,000 entries in the pool" "$(pool_count)" 2000
 is "collect: every combination has its 2 variants" \
 	"$(sql "select count(*), min(n), max(n) from (select count(*) n from scenarios group by version, key)")" "1000|2|2"
