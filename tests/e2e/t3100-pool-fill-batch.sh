@@ -5,24 +5,7 @@
 # entry's batch and custom_id; a full pool submits nothing.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-# batch_config MODE: the standard config and experiment batch-2026
-# (10 topics x 5 tones x 20 scenes = 1,000 combinations, 2 variants)
-batch_config() {
-	write_config
-	cat >>"$SCEN_CONFIG" <<YAML
-  batch-2026:
-    system: "You write short scenarios for a batch test."
-    templates:
-      brief:
-        prompt: "Write a scenario about topic {topic} in a {tone} tone. Scene {position} of 20."
-        factors:
-          topic: {levels: [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9]}
-          tone: {levels: [neutral, warm, cold, dry, calm], weight: 1}
-        position: {min: 1, max: ${SCENES:-20}, weight: 1}
-        validate: {min_chars: 200, max_chars: 2000, reject: ["as an ai", "i can't", "i cannot"]}
-pool: {variants: ${VARIANTS:-2}, max_age_days: 7, quota_share: ${SHARE:-0}, mode: $1${ATTEMPTS:+, batch_attempts: $ATTEMPTS}}
-YAML
-}
+batch_config() { write_batch_config "$@"; }
 fill() { scen-pool-fill --experiment batch-2026 "$@"; }
 pool_count() { sql "select count(*) from scenarios where origin = 'pool'"; }
 

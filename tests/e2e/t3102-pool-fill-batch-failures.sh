@@ -5,23 +5,9 @@
 # its attempt, until pool.batch_attempts; entries past it are reported.
 . "$(dirname "$0")/../lib/test-lib.sh"
 
-# experiment batch-2026: 10 topics x 5 tones x SCENES scenes, 1 variant
-batch_config() {
-	write_config
-	cat >>"$SCEN_CONFIG" <<YAML
-  batch-2026:
-    system: "You write short scenarios for a batch test."
-    templates:
-      brief:
-        prompt: "Write a scenario about topic {topic} in a {tone} tone. Scene {position} of 20."
-        factors:
-          topic: {levels: [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9]}
-          tone: {levels: [neutral, warm, cold, dry, calm], weight: 1}
-        position: {min: 1, max: ${SCENES:-4}, weight: 1}
-        validate: {min_chars: 50, max_chars: 2000, reject: ["as an ai", "i can't", "i cannot"]}
-pool: {variants: 1, max_age_days: 7, quota_share: 0, mode: batch, batch_attempts: ${ATTEMPTS:-3}}
-YAML
-}
+# experiment batch-2026 (test-lib.sh): 200 combinations, 1 variant; texts
+# from 50 characters, so that the fake's refusal fails as one
+batch_config() { SCENES=4 VARIANTS=1 MIN_CHARS=50 write_batch_config batch; }
 fill() { scen-pool-fill --experiment batch-2026 "$@"; }
 pool_count() { sql "select count(*) from scenarios where origin = 'pool'"; }
 lines() { sql "select state, count(*) from batch_lines where batch = $1 group by state order by state" | tr '\n' ' '; }

@@ -200,6 +200,28 @@ pool: {variants: ${VARIANTS:-2}, max_age_days: 7, quota_share: ${SHARE:-0.5}}
 YAML
 }
 
+# write_batch_config MODE: write_config plus experiment batch-2026 (brief:
+# 10 topics x 5 tones x SCENES scenes (default 20) = 50 x SCENES
+# combinations, texts of MIN_CHARS (default 200) to 2000 characters) and
+# a pool: section of VARIANTS (default 2) variants, a quota_share of SHARE
+# (default 0), pool.mode MODE and, when set, batch_attempts ATTEMPTS.
+write_batch_config() {
+	write_config
+	cat >>"$SCEN_CONFIG" <<YAML
+  batch-2026:
+    system: "You write short scenarios for a batch test."
+    templates:
+      brief:
+        prompt: "Write a scenario about topic {topic} in a {tone} tone. Scene {position} of 20."
+        factors:
+          topic: {levels: [t0, t1, t2, t3, t4, t5, t6, t7, t8, t9]}
+          tone: {levels: [neutral, warm, cold, dry, calm], weight: 1}
+        position: {min: 1, max: ${SCENES:-20}, weight: 1}
+        validate: {min_chars: ${MIN_CHARS:-200}, max_chars: 2000, reject: ["as an ai", "i can't", "i cannot"]}
+pool: {variants: ${VARIANTS:-2}, max_age_days: 7, quota_share: ${SHARE:-0}, mode: $1${ATTEMPTS:+, batch_attempts: $ATTEMPTS}}
+YAML
+}
+
 # design N [SESSION_PREFIX]: N distinct request lines (different exact keys;
 # up to 120), each from its own session
 design() {
