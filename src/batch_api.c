@@ -39,6 +39,9 @@ struct req {
 	double timeout_s;
 	size_t limit;
 	int refusable;		/* upload, create: 404 / plan words refuse */
+	int once;		/* not to be repeated but after a 429 (the
+				 * creation: a lost answer may hide a batch
+				 * made; the caller looks for it) */
 };
 
 struct scen_batch_api *scen_batch_api_new(const struct scen_config *cfg)
@@ -244,10 +247,12 @@ static enum scen_batch_rc call(struct scen_batch_api *a, const char *key,
 		if (try_once(a, key, r, url, &status) != CURLE_OK) {
 			snprintf(detail, dsz, "%s", a->errbuf);
 			rc = SCEN_BATCH_FAILED;
-			retry = 1;
+			retry = !r->once;
 			continue;
 		}
 		rc = classify(a, r, status, &retry, detail, dsz);
+		if (r->once && status != 429)
+			retry = 0;
 	}
 	if (retry && t > TRIES) {
 		size_t k = strlen(detail);
@@ -405,6 +410,7 @@ enum scen_batch_rc scen_batch_create(struct scen_batch_api *a,
 	struct req r = plain(a, "/batches");
 	r.json = json;
 	r.refusable = 1;
+	r.once = 1;
 	enum scen_batch_rc rc = batch_call(a, key, &r, out, detail, dsz);
 	free(json);
 	return rc;

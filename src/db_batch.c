@@ -26,7 +26,8 @@ int scen_db_batch_insert(struct scen_db *db, const char *bid,
 
 int scen_db_batch_line_insert(struct scen_db *db, int64_t batch,
 			      const char *custom_id,
-			      const struct scen_request *rq, int attempt)
+			      const struct scen_request *rq, int attempt,
+			      int64_t retry_of)
 {
 	struct db_stmt *st = db_stmt(db, BS_LINE_INSERT);
 	if (!st)
@@ -35,6 +36,7 @@ int scen_db_batch_line_insert(struct scen_db *db, int64_t batch,
 	db_bind_text(st, 2, custom_id, -1);
 	db_bind_request(db, st, 3, rq);
 	db_bind_int64(st, 9, attempt);
+	db_bind_int64_if(st, 10, retry_of != 0, retry_of);
 	return db_run(db, st);
 }
 
@@ -165,6 +167,14 @@ int scen_db_batch_lines_settle_rest(struct scen_db *db, int64_t batch,
 				    const char *state, const char *error,
 				    int superseded, double now)
 {
+	if (superseded) {
+		struct db_stmt *u = db_stmt(db, BS_UNRETRY);
+		if (!u)
+			return -1;
+		db_bind_int64(u, 1, batch);
+		if (db_run(db, u) < 0)
+			return -1;
+	}
 	struct db_stmt *st = db_stmt(db, BS_LINES_REST);
 	if (!st)
 		return -1;

@@ -149,7 +149,8 @@ const char *const db_migrations[] = {
 	" state TEXT NOT NULL CHECK (state = 'pending' OR state = 'done'"
 	"  OR state = 'rejected' OR state = 'failed' OR state = 'expired'),"
 	" error TEXT, scenario INTEGER REFERENCES scenarios(id),"
-	" retried INTEGER NOT NULL DEFAULT 0, settled_at REAL);"
+	" retried INTEGER NOT NULL DEFAULT 0, settled_at REAL,"
+	" retry_of INTEGER REFERENCES batch_lines(id));"
 	"CREATE INDEX batch_lines_batch ON batch_lines(batch);"
 	"CREATE INDEX batch_lines_open ON batch_lines(version, key)"
 	" WHERE state <> 'done' AND retried = 0;"
@@ -172,7 +173,7 @@ const char *const db_migrations[] = {
 	" submitted_at, checked_at, ended_at, error);" \
 	"CREATE TEMP TABLE batch_lines(id INTEGER PRIMARY KEY, batch," \
 	" custom_id, experiment, template, version, key, factors, position," \
-	" attempt, state, error, scenario, retried, settled_at);" \
+	" attempt, state, error, scenario, retried, settled_at, retry_of);" \
 	"CREATE TEMP TABLE batch_keys(account PRIMARY KEY, key_fp, verdict," \
 	" detail, at);"
 
@@ -441,8 +442,13 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		" RETURNING id",
 	[BS_LINE_INSERT] = "INSERT INTO batch_lines(batch, custom_id,"
 		" experiment, template, version, key, factors, position,"
-		" attempt, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-		" 'pending')",
+		" attempt, state, retry_of) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+		" ?8, ?9, 'pending', ?10)",
+	/* the lines a batch dropped unsent was to plan again are to be
+	 * planned again, at the attempt they had */
+	[BS_UNRETRY] = "UPDATE batch_lines SET retried = 0 WHERE id IN"
+		" (SELECT retry_of FROM batch_lines WHERE batch = ?1"
+		" AND state = 'pending' AND retry_of IS NOT NULL)",
 	[BS_LINE_RETRIED] = "UPDATE batch_lines SET retried = 1 WHERE id = ?1",
 	[BS_UPDATE] = "UPDATE batches SET state = ?2,"
 		" file_id = coalesce(CAST(?3 AS TEXT), file_id),"

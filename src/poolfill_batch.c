@@ -212,11 +212,12 @@ static enum step probe(struct fill *f, struct scen_batch_api *api,
 	return put_verdict(f, ac, "accepted", NULL) < 0 ? STEP_IO : STEP_OK;
 }
 
-/* A batch stopped before it was sent (status refused: the key's
- * refusal; stale: no line of it is of a current template): ended, its
- * lines superseded (the plan covers their entries again). 0 or -1. */
-static int drop(struct fill *f, struct scen_batch_row *b, const char *status,
-		const char *why)
+/* Ends a batch none of whose lines will be read: its pending lines
+ * failed ("batch_" and status); superseded when nothing of it was sent
+ * (their entries planned anew, the lines they retried as they were),
+ * else each counts as an attempt. 0 or -1. */
+static int end_unread(struct fill *f, struct scen_batch_row *b,
+		      int superseded, const char *status, const char *why)
 {
 	double now = scen_now();
 	char err[32];
@@ -224,13 +225,22 @@ static int drop(struct fill *f, struct scen_batch_row *b, const char *status,
 	if (scen_db_begin(f->db) < 0)
 		return -1;
 	if (scen_db_batch_lines_settle_rest(f->db, b->rowid, "failed", err,
-					    1, now) < 0 ||
+					    superseded, now) < 0 ||
 	    scen_db_batch_update(f->db, b->rowid, "ended", NULL, NULL,
 				 status, why, now) < 0) {
 		scen_db_rollback(f->db);
 		return -1;
 	}
 	return scen_db_commit(f->db);
+}
+
+/* A batch stopped before it was sent (status refused: the key's refusal;
+ * stale: no line of it is of a current template; rejected: the provider
+ * rejects its file or its creation; orphaned: its account is gone). */
+static int drop(struct fill *f, struct scen_batch_row *b, const char *status,
+		const char *why)
+{
+	return end_unread(f, b, 1, status, why);
 }
 
 /* ---- sending a batch on: planned -> uploaded -> submitted ------------- */
@@ -313,10 +323,12 @@ static enum step create(struct fill *f, struct scen_batch_api *api,
 	if (rc == SCEN_BATCH_REFUSED)
 		return STEP_REFUSED;
 	if (rc == SCEN_BATCH_BAD) {
-		/* its file is gone (the provider keeps files for a while):
-		 * the next run uploads it again */
-		return record(f, b, "planned", NULL, NULL, NULL, why) < 0
-			? STEP_IO : STEP_LATER;
+		/* made again it would be rejected again (or its file is
+		 * gone): the next plan covers its lines */
+		scen_warn("batch %s: the provider rejects its creation (%s); "
+			  "dropped", b->bid, why);
+		return drop(f, b, "rejected", why) < 0 ? STEP_IO
+						       : STEP_DROPPED;
 	}
 	if (rc != SCEN_BATCH_OK)
 		return STEP_LATER;
@@ -492,7 +504,8 @@ static void settle_line(struct collecting *cx, const char *s, size_t n)
 	struct scen_batch_line_row row;
 	if (scen_batch_line_parse(s, n, &l) < 0) {
 		scen_warn("batch %s: a line of its results is not one "
-			  "(ignored): %.60s", cx->b->batch_id, s);
+			  "(ignored): %.*s", cx->b->batch_id,
+			  (int)(n < 60 ? n : 60), s);
 		return;
 	}
 	int r = scen_db_batch_line_get(f->db, l.custom_id, &row);
@@ -672,6 +685,35 @@ static void on_open(void *vctx, const struct scen_batch_row *b)
 	l->v[l->n++] = *b;
 }
 
+/*
+ * A batch whose account is gone from the config, or has no key: one never
+ * sent is dropped (its entries planned anew); one that may be at the
+ * provider waits for its account until its completion window has passed
+ * (an hour's slack for the clocks), and then ends, its lines failed.
+ */
+static enum step orphan(struct fill *f, struct scen_batch_row *b,
+			const char *what)
+{
+	char why[128];
+	snprintf(why, sizeof why, "account %s %s", b->account, what);
+	double since = b->submitted_at > 0 ? b->submitted_at : b->created_at;
+	if (!strcmp(b->state, "planned")) {
+		scen_warn("batch %s: %s; dropped (none of it was sent)",
+			  b->bid, why);
+		return drop(f, b, "orphaned", why) < 0 ? STEP_IO : STEP_OK;
+	}
+	if (scen_now() > since + b->window_s + CLOCK_SLACK_S) {
+		scen_warn("batch %s: %s, and its completion window is past; "
+			  "its lines count as failed", b->bid, why);
+		return end_unread(f, b, 0, "orphaned", why) < 0 ? STEP_IO
+								: STEP_OK;
+	}
+	scen_warn("batch %s: %s; left open until its completion window "
+		  "has passed", b->bid, why);
+	f->bt.open++;
+	return STEP_OK;
+}
+
 /* Sends on or collects one open batch: a step the provider failed is
  * said and left to the next run. */
 static enum step advance(struct fill *f, struct scen_batch_api *api,
@@ -679,12 +721,8 @@ static enum step advance(struct fill *f, struct scen_batch_api *api,
 {
 	char why[320] = "";
 	const struct scen_account *ac = account_named(f, b->account);
-	if (!ac || !ac->key) {
-		scen_warn("batch %s: account %s %s; left until it has one",
-			  b->bid, b->account, ac ? "has no key" : "is gone");
-		f->bt.open++;
-		return STEP_OK;
-	}
+	if (!ac || !ac->key)
+		return orphan(f, b, ac ? "has no key" : "is gone");
 	enum step s;
 	if (!strcmp(b->state, "submitted")) {
 		s = collect_one(f, api, b, ac->key, why, sizeof why);
@@ -766,17 +804,19 @@ static int write_lines(struct fill *f, int64_t batch, const char *bid,
 		scen_pool_combo_request(c, &rq);
 		for (long i = 0; i < want && k < room; i++, k++) {
 			int attempt = 1;
+			int64_t retry_of = 0;
 			if (c->nunmade) {
 				struct unmade *u = &f->unmade[c->unmade++];
 				c->nunmade--;
 				attempt = u->attempt + 1;
+				retry_of = u->line;
 				if (scen_db_batch_line_retried(f->db,
 							       u->line) < 0)
 					return -1;
 			}
 			snprintf(cid, sizeof cid, "%s-%ld", bid, k);
 			if (scen_db_batch_line_insert(f->db, batch, cid, &rq,
-						      attempt) < 0)
+						      attempt, retry_of) < 0)
 				return -1;
 			c->pending++;
 		}

@@ -66,7 +66,9 @@ enum scen_batch_rc scen_batch_upload(struct scen_batch_api *a,
 				     const char *data, size_t n,
 				     char *file_id, size_t idsz,
 				     char *detail, size_t dsz);
-/* POST {base_url}/batches: input_file_id, endpoint
+/* POST {base_url}/batches, tried once (again only after a 429: a lost
+ * answer may hide a batch made, which the caller looks for before
+ * creating it again): input_file_id, endpoint
  * "/v1/chat/completions", completion_window (e.g. "24h"), metadata
  * {"scen_batch": scen_batch}; the new batch into out. A scen_batch that
  * would not fit struct scen_batch_info (over 63 bytes) is BAD, unsent. */

@@ -31,10 +31,12 @@ struct scen_batch_row {
 int scen_db_batch_insert(struct scen_db *db, const char *bid,
 			 const char *account, long lines, double window_s,
 			 double now, int64_t *rowid);
-/* Records one line of batch: the entry rq, its attempt (1, 2, ...). */
+/* Records one line of batch: the entry rq, its attempt (1, 2, ...), and
+ * the line it plans again (0: none). */
 int scen_db_batch_line_insert(struct scen_db *db, int64_t batch,
 			      const char *custom_id,
-			      const struct scen_request *rq, int attempt);
+			      const struct scen_request *rq, int attempt,
+			      int64_t retry_of);
 /* A line that did not make an entry has been planned again. */
 int scen_db_batch_line_retried(struct scen_db *db, int64_t line);
 /* Moves a batch on: state, and the provider's file id, batch id, status
@@ -70,7 +72,8 @@ int scen_db_batch_line_settle(struct scen_db *db, int64_t line,
 			      int64_t scenario, double now);
 /* Settles every line of batch still pending as state, with error; with
  * superseded, as lines never to be planned again (nothing was sent: the
- * key was refused batches, and the plan of a later run covers them). */
+ * plan of a later run covers them), and the lines they were to plan again
+ * are to be planned again as they were (their attempts kept). */
 int scen_db_batch_lines_settle_rest(struct scen_db *db, int64_t batch,
 				    const char *state, const char *error,
 				    int superseded, double now);
