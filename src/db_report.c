@@ -290,13 +290,14 @@ int scen_report_batches(struct scen_report *r, int attempts,
 	return loop_end(r, lt, rc);
 }
 
-int scen_report_batch_keys_refused(struct scen_report *r,
+int scen_report_batch_keys_refused(struct scen_report *r, double since,
 				   void (*fn)(void *ctx, const char *account),
 				   void *ctx)
 {
 	struct db_stmt *st = report_stmt(r, RS_BATCH_KEYS);
 	if (!st)
 		return -1;
+	db_bind_double(st, 1, since);
 	int rc;
 	while (step_row(st, &rc))
 		fn(ctx, col_text(st, 0));

@@ -382,19 +382,24 @@ const char *const db_stmt_sql[ST_COUNT] = {
 		" count(*) FILTER (WHERE state = 'ended' AND status = 'expired'),"
 		" count(*) FILTER (WHERE state = 'ended'"
 		"  AND coalesce(status, '') <> 'completed'"
-		"  AND coalesce(status, '') <> 'expired'),"
+		"  AND coalesce(status, '') <> 'expired'"
+		"  AND batch_id IS NOT NULL),"
 		" coalesce(min(created_at) FILTER (WHERE state <> 'ended'), 0)"
 		" FROM batches",
 	/* their lines: pending, done, failed (rejected, failed, expired),
-	 * and the failed ones not retried at the cap ?1 (pool.batch_attempts) */
+	 * and the failed ones not retried at the cap ?1 (pool.batch_attempts);
+	 * lines of a batch dropped unsent (no batch id) count only while
+	 * pending */
 	[RS_BATCH_LINES] = "SELECT count(*) FILTER (WHERE state = 'pending'),"
 		" count(*) FILTER (WHERE state = 'done'),"
 		" count(*) FILTER (WHERE state <> 'pending' AND state <> 'done'),"
 		" count(*) FILTER (WHERE state <> 'pending' AND state <> 'done'"
 		"  AND retried = 0 AND attempt >= ?1)"
-		" FROM batch_lines",
+		" FROM batch_lines WHERE state = 'pending' OR batch IN"
+		" (SELECT id FROM batches WHERE batch_id IS NOT NULL)",
+	/* refusals still held (scen-pool-fill asks again after a week) */
 	[RS_BATCH_KEYS] = "SELECT account FROM batch_keys"
-		" WHERE verdict = 'refused' ORDER BY account",
+		" WHERE verdict = 'refused' AND at >= ?1 ORDER BY account",
 	/* batches_open: the open batches past their completion window at
 	 * ?1, with how long they have been open */
 	[RS_BATCHES_LATE] = "SELECT bid, coalesce(batch_id, ''), state,"

@@ -17,7 +17,6 @@
 #include "scen/db_batch.h"
 #include "scen/poolfill_int.h"
 
-#define REFUSAL_DAYS 7	/* a key refused batches is asked again after */
 #define CLOCK_SLACK_S 3600.0	/* the provider's clock against ours */
 
 /* What a step at the provider came to. */
@@ -156,7 +155,7 @@ static int put_verdict(struct fill *f, const struct scen_account *ac,
 /*
  * Whether ac may be sent batches: 1 yes (and *known when the provider
  * accepted this key before), 0 no with why (a key missing or refused, or
- * the provider's refusal of batches for it, remembered REFUSAL_DAYS), -1
+ * the provider's refusal of batches for it, remembered SCEN_BATCH_REFUSAL_DAYS), -1
  * on a database error.
  */
 static int usable(struct fill *f, const struct scen_account *ac,
@@ -183,7 +182,7 @@ static int usable(struct fill *f, const struct scen_account *ac,
 		return 1;
 	*known = !strcmp(k.verdict, "accepted");
 	if (!strcmp(k.verdict, "refused") &&
-	    now - k.at < REFUSAL_DAYS * 86400.0) {
+	    now - k.at < SCEN_BATCH_REFUSAL_DAYS * 86400.0) {
 		char day[32];
 		fmt_day(day, sizeof day, k.at);
 		snprintf(why, n, "%s (remembered since %s)", k.detail, day);

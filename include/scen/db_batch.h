@@ -85,6 +85,10 @@ int scen_db_batch_lines(struct scen_db *db, int64_t batch,
 				   const struct scen_job_row *req),
 			void *ctx);
 
+/* A key the provider refused batches is asked again after this many
+ * days (a plan may change). */
+#define SCEN_BATCH_REFUSAL_DAYS 7
+
 /* The provider's verdict on an account's key for batches. */
 struct scen_batch_key {
 	char key_fp[20];	/* scen_quota_key_fp */

@@ -110,8 +110,8 @@ struct scen_report_batches {
 int scen_report_batches(struct scen_report *r, int attempts,
 			struct scen_report_batches *b);
 /* Calls fn with the name of each account whose key the provider refused
- * for batches (batch_keys), by name. */
-int scen_report_batch_keys_refused(struct scen_report *r,
+ * for batches (batch_keys) at since or later, by name. */
+int scen_report_batch_keys_refused(struct scen_report *r, double since,
 				   void (*fn)(void *ctx, const char *account),
 				   void *ctx);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scen/db_batch.h"
 #include "scen/hash.h"
 #include "scen/quota.h"
 
@@ -371,7 +372,9 @@ static int collect_batches(struct stats *s, struct scen_report *r)
 	sb_init(&s->batch_refused_names);
 	if (scen_report_batches(r, s->cfg->pool.batch_attempts,
 				&s->batches) < 0 ||
-	    scen_report_batch_keys_refused(r, on_batch_key, s) < 0 ||
+	    scen_report_batch_keys_refused(r, s->now -
+					   SCEN_BATCH_REFUSAL_DAYS * 86400.0,
+					   on_batch_key, s) < 0 ||
 	    scen_report_batches_late(r, s->now, on_late, s) < 0 ||
 	    scen_report_pool_served(r, s->now - 7 * 86400,
 				    &s->pool_served_week) < 0)

@@ -22,6 +22,9 @@ is "four runs: the batch is not left open for ever" \
 	"$(sql "select count(*) from batches where state <> 'ended'")" 0
 is "... one file uploaded a run, each run saying why" \
 	"$(fake_stat 'r["batches"]["files_uploaded"]'):$(cat err1 err2 err3 err4 | grep -c 'the provider rejects its creation')" 4:4
+scen-cache-stats --json >stats.json
+is "scen-cache-stats: batches that never reached the provider are no failed batches, their lines no failed lines" \
+	"$(j '[r["batches"]["failed"], r["batches"]["lines"]["failed"], r["batches"]["open"]]' stats.json)" "[0, 0, 0]"
 fill --mode online >out5 2>err5
 is "an online run then makes the entries" "$(sql "select count(*) from scenarios")" 28
 done_testing
