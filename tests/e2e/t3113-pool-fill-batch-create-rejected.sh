@@ -6,14 +6,9 @@
 . "$(dirname "$0")/../lib/test-lib.sh"
 
 fake_start
-rm -f "$T/proxy.port"
-python3 "$SCEN_TOP/tests/lib/batch-proxy.py" "$T/proxy.port" "$FAKE_PORT" create-400 \
-	>"$T/proxy.out" 2>&1 &
-PROXY_PID=$!
-trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
-for _i in $(seq 1 100); do [ -s "$T/proxy.port" ] && break; sleep 0.05; done
+proxy_start create-400
 VARIANTS=2 write_pool_config
-sed -i "s|^  base_url: .*|  base_url: http://127.0.0.1:$(cat "$T/proxy.port")/openai/v1|" "$SCEN_CONFIG"
+sed -i "s|^  base_url: .*|  base_url: $PROXY_URL|" "$SCEN_CONFIG"
 sed -i 's/^pool: {\(.*\)}$/pool: {\1, mode: batch}/' "$SCEN_CONFIG"
 fill() { scen-pool-fill --experiment pool-2026 "$@"; }
 

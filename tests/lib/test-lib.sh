@@ -119,6 +119,18 @@ fake_stat() {
 	curl -s "http://127.0.0.1:$FAKE_PORT/_stats" | j "$1"
 }
 
+# proxy_start RULE: tests/lib/batch-proxy.py before the fake (started
+# first), answering as RULE says; sets PROXY_URL (stopped at exit)
+proxy_start() {
+	rm -f "$T/proxy.port"
+	python3 "$SCEN_TOP/tests/lib/batch-proxy.py" "$T/proxy.port" "$FAKE_PORT" "$1" \
+		>"$T/proxy.out" 2>&1 &
+	PROXY_PID=$!
+	trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
+	for _i in $(seq 1 100); do [ -s "$T/proxy.port" ] && break; sleep 0.05; done
+	PROXY_URL="http://127.0.0.1:$(cat "$T/proxy.port")/openai/v1"
+}
+
 # write_config [FILE] : the standard test config (two hard factors, one soft
 # factor, a soft position), pointing at the fake; extra YAML on stdin is
 # appended when given with a here-document.
