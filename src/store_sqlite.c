@@ -222,13 +222,8 @@ static int open_handle(struct scen_db *db, int readonly, int immutable)
 	/* scen reads none of SQLite's memory figures: without them, an
 	 * allocation takes no global mutex (6 % of a cache hit) */
 	static int configured;
-	if (!configured++) {
+	if (!configured++)
 		sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-		/* a statement's journal stays in memory up to 8 MiB (64 KiB
-		 * by default): a long transaction (a batch collected) does
-		 * not rewrite a temporary file at each statement */
-		sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 8 << 20);
-	}
 	int rc = sqlite3_open_v2(name, &c->h, oflags | SQLITE_OPEN_NOMUTEX,
 				 NULL);
 	free(name);
