@@ -176,28 +176,6 @@ static void answered(struct fill *f)
 	f->calls_at_ok = scen_pool_calls(f);
 }
 
-/* Counts what became of a pool job: for the run, the template of c and
- * account a (either may be NULL). */
-static void count(struct fill *f, const struct combo *c, struct acct *a,
-		  enum tally k)
-{
-	f->tally[k]++;
-	if (c)
-		f->tpls[c->ts].tally[k]++;
-	if (a)
-		a->tally[k]++;
-}
-
-void scen_pool_tally(struct fill *f, const uint8_t *key, const char *account,
-		     enum tally k)
-{
-	struct acct *a = NULL;
-	for (size_t i = 0; account && i < f->nacct; i++)
-		if (!strcmp(f->cfg->provider.accounts[i].name, account))
-			a = &f->acct[i];
-	count(f, key ? scen_pool_combo(f, key) : NULL, a, k);
-}
-
 /* A combination whose outputs keep failing validation is left for this
  * run: its calls would only feed the rejects. */
 static void give_up(struct combo *c)
@@ -227,12 +205,12 @@ static void made(struct fill *f, struct combo *c, struct acct *a)
 {
 	if (c)
 		c->made++;
-	count(f, c, a, MADE);
+	scen_pool_count(f, c, a, MADE);
 }
 
 static void rejected(struct fill *f, struct combo *c, struct acct *a)
 {
-	count(f, c, a, REJECTED);
+	scen_pool_count(f, c, a, REJECTED);
 	if (c && ++c->rejected > 2 * f->target)
 		give_up(c);
 	scen_pool_reopen(f, c);
@@ -245,7 +223,7 @@ static void provider_failed(struct fill *f, const struct scen_job *j,
 	if (!j->error || strcmp(j->error, "429"))
 		f->streak++;
 	if (pool)
-		count(f, c, a, FAILED);
+		scen_pool_count(f, c, a, FAILED);
 	if (f->streak >= PROVIDER_STREAK)
 		set_stop(f, STOP_PROVIDER);
 	scen_pool_reopen(f, c);

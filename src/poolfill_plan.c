@@ -312,6 +312,28 @@ void scen_pool_reopen(struct fill *f, const struct combo *c)
 		f->hint = c->rank;
 }
 
+/* ---- the tallies ----------------------------------------------------- */
+
+void scen_pool_count(struct fill *f, const struct combo *c, struct acct *a,
+		     enum tally k)
+{
+	f->tally[k]++;
+	if (c)
+		f->tpls[c->ts].tally[k]++;
+	if (a)
+		a->tally[k]++;
+}
+
+void scen_pool_tally(struct fill *f, const uint8_t *key, const char *account,
+		     enum tally k)
+{
+	struct acct *a = NULL;
+	for (size_t i = 0; account && i < f->nacct; i++)
+		if (!strcmp(f->cfg->provider.accounts[i].name, account))
+			a = &f->acct[i];
+	scen_pool_count(f, key ? scen_pool_combo(f, key) : NULL, a, k);
+}
+
 /* ---- the plan, printed ----------------------------------------------- */
 
 void scen_pool_plan_print(struct fill *f)

@@ -1,10 +1,12 @@
 /* poolfill_int.h — what the files of scen-pool-fill share, and nothing else
- * includes: the run's state (struct fill) and the calls between its three
- * parts. poolfill_plan.c knows what the design needs (scen-pool-fill(1),
- * What is filled, Order); poolfill_window.c how much time and how many
- * calls the run may take (Budget, Time); poolfill.c drives the engine and
- * reports (Batches, Failures, Output). The plan and the window do not call
- * each other; the run calls both. */
+ * includes: the run's state (struct fill) and the calls between its four
+ * parts. poolfill_plan.c knows what the design needs and keeps the tallies
+ * (scen-pool-fill(1), What is filled, Order); poolfill_window.c how much
+ * time and how many calls the run may take (Budget, Time); poolfill.c
+ * drives the engine and reports (Failures, Output); poolfill_batch.c
+ * makes the entries through the provider's batches instead (BATCHES). The
+ * plan and the window do not call each other nor the others; the run
+ * calls all three, the batches the plan. */
 #ifndef SCEN_POOLFILL_INT_H
 #define SCEN_POOLFILL_INT_H
 
@@ -169,6 +171,14 @@ struct combo *scen_pool_combo(struct fill *f, const uint8_t *key);
 void scen_pool_combo_request(const struct combo *c, struct scen_request *rq);
 /* Appends c's factors as canonical JSON, and " position N" when declared. */
 void scen_pool_combo_words(const struct combo *c, struct strbuf *sb);
+/* Counts what became of a pool job or batch line: for the run, the
+ * template of c and account a (either may be NULL). */
+void scen_pool_count(struct fill *f, const struct combo *c, struct acct *a,
+		     enum tally k);
+/* The same by the entry's exact key (NULL: no template) and account name
+ * (NULL: none). */
+void scen_pool_tally(struct fill *f, const uint8_t *key, const char *account,
+		     enum tally k);
 /* The rank of the next combination that needs a job (f->ncombos: none);
  * skips those that need nothing. */
 size_t scen_pool_next(struct fill *f);
@@ -195,11 +205,7 @@ void scen_pool_batch_print(const struct fill *f);
 /* The summary's result of a run that did not go online, left entries
  * short. */
 const char *scen_pool_batch_result(const struct fill *f, long left);
-/* Counts what became of a pool entry made elsewhere than the engine (a
- * batch line): for the run, its combination's template (key NULL: none)
- * and account. */
-void scen_pool_tally(struct fill *f, const uint8_t *key, const char *account,
-		     enum tally k);
+
 
 /* ---- the window (poolfill_window.c) ----------------------------------- */
 
