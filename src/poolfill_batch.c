@@ -155,8 +155,8 @@ static int put_verdict(struct fill *f, const struct scen_account *ac,
 /*
  * Whether ac may be sent batches: 1 yes (and *known when the provider
  * accepted this key before), 0 no with why (a key missing or refused, or
- * the provider's refusal of batches for it, remembered SCEN_BATCH_REFUSAL_DAYS), -1
- * on a database error.
+ * the provider's refusal of batches for it, remembered for
+ * SCEN_BATCH_REFUSAL_DAYS), -1 on a database error.
  */
 static int usable(struct fill *f, const struct scen_account *ac,
 		  double now, int *known, char *why, size_t n)
