@@ -87,8 +87,6 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
 	struct scen_batch_api *a = ud;
-	if (size * n > 5 && !strncmp(p, "HTTP/", 5))
-		memset(&a->rl, 0, sizeof a->rl);
 	scen_ratelimit_header(&a->rl, p, size * n);
 	return size * n;
 }

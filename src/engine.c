@@ -457,15 +457,22 @@ static enum scen_outcome classify(const struct scen_template *t,
 				    comp, invalid);
 }
 
-void scen_request_body(const struct scen_config *cfg,
-		       const struct scen_request *rq, struct strbuf *sb)
+/* rq's system and user prompts, rendered (malloc'd). */
+static void render(const struct scen_request *rq, char **sys, char **user)
 {
 	const struct scen_template *t = rq->tpl;
 	int lv[SCEN_MAX_FACTORS];
 	for (size_t f = 0; f < t->nfactors; f++)
 		lv[f] = rq->levels[f];
-	char *sys = scen_render(t->experiment->system, t, lv, rq->position);
-	char *user = scen_render(t->prompt, t, lv, rq->position);
+	*sys = scen_render(t->experiment->system, t, lv, rq->position);
+	*user = scen_render(t->prompt, t, lv, rq->position);
+}
+
+void scen_request_body(const struct scen_config *cfg,
+		       const struct scen_request *rq, struct strbuf *sb)
+{
+	char *sys, *user;
+	render(rq, &sys, &user);
 	scen_completion_body(sb, cfg, sys, user);
 	free(sys);
 	free(user);
@@ -616,12 +623,8 @@ static void wait_for_budget(struct scen_engine *e, struct scen_job *j,
 static int reserve_call(struct scen_engine *e, struct scen_job *j,
 			double now, double *retry_at)
 {
-	const struct scen_template *t = j->rq.tpl;
-	int lv[SCEN_MAX_FACTORS];
-	for (size_t f = 0; f < t->nfactors; f++)
-		lv[f] = j->rq.levels[f];
-	char *sys = scen_render(t->experiment->system, t, lv, j->rq.position);
-	char *user = scen_render(t->prompt, t, lv, j->rq.position);
+	char *sys, *user;
+	render(&j->rq, &sys, &user);
 	int a = scen_quota_reserve(e->q, now, estimate_tokens(e, sys, user),
 				   j->tried, j->rowid, &j->call, retry_at);
 	if (a >= 0) {

@@ -565,9 +565,8 @@ static int setup(struct fill *f, double now)
 		return -1;
 	/* jobs of dead processes are adopted by a run that goes online
 	 * (a run of batches would leave them waiting) */
-	int online = f->mode == SCEN_POOL_ONLINE && !f->o->collect;
 	if (scen_db_register_templates(f->db, f->cfg) < 0 ||
-	    (online && adopt(f, now) < 0) ||
+	    (f->online && adopt(f, now) < 0) ||
 	    scen_pool_plan_pool(f, now) < 0 ||
 	    scen_pool_batch_plan(f) < 0 ||
 	    scen_pool_window_budget(f, now) < 0) {
@@ -693,9 +692,9 @@ static enum scen_err fill_pool(struct fill *f, double now,
 	f->ix = scen_index_new(f->cfg);
 	f->q = scen_quota_new(f->cfg, f->db);
 	f->e = scen_engine_new(f->cfg, f->db, f->q, f->ix);
+	f->online = f->mode == SCEN_POOL_ONLINE && !f->o->collect;
 	if (setup(f, now) < 0 || scen_pool_batch_collect(f, now) < 0)
 		return scen_failed(e, SCEN_ERR_IO);
-	f->online = f->mode == SCEN_POOL_ONLINE && !f->o->collect;
 	if (f->mode != SCEN_POOL_ONLINE && !f->o->collect) {
 		rc = scen_pool_batch_submit(f, now, e);
 		if (rc)

@@ -448,6 +448,25 @@ static int64_t store(struct collecting *cx, const struct scen_request *rq,
 	return s.rowid;
 }
 
+/* Settles a pending line as state (done with its scenario, rejected,
+ * failed or expired) with error, and counts it for the run, the
+ * template of key (NULL: none) and the batch's account. */
+static int settle(struct collecting *cx, const struct scen_batch_line_row *row,
+		  const uint8_t *key, const char *state, const char *error,
+		  int64_t scenario)
+{
+	struct fill *f = cx->f;
+	struct batch_tally *t = &f->bt;
+	int done = !strcmp(state, "done"), rejected = !strcmp(state, "rejected");
+	long *n = done ? &t->made : rejected ? &t->rejected
+		: !strcmp(state, "expired") ? &t->expired : &t->failed;
+	(*n)++;
+	scen_pool_tally(f, key, cx->b->account,
+			done ? MADE : rejected ? REJECTED : FAILED);
+	return scen_db_batch_line_settle(f->db, row->rowid, state, error,
+					 scenario, scen_now());
+}
+
 /* Judges one answered line as an online answer is judged (valid: stored;
  * not fit to serve: rejected; else failed) and settles it. */
 static int judge(struct collecting *cx, const struct scen_batch_line_row *row,
@@ -455,40 +474,24 @@ static int judge(struct collecting *cx, const struct scen_batch_line_row *row,
 {
 	struct fill *f = cx->f;
 	struct scen_request rq;
-	if (scen_job_row_request(f->cfg, &row->req, &rq) < 0) {
-		f->bt.failed++;
-		return scen_db_batch_line_settle(f->db, row->rowid, "failed",
-						 "template_changed", 0,
-						 scen_now());
-	}
+	if (scen_job_row_request(f->cfg, &row->req, &rq) < 0)
+		return settle(cx, row, NULL, "failed", "template_changed", 0);
 	struct scen_completion comp;
 	const char *invalid;
 	enum scen_outcome o = scen_answer_classify(
 		rq.tpl, l->status, l->body, l->body ? strlen(l->body) : 0,
 		&comp, &invalid);
 	int rc;
-	const char *acct = cx->b->account;
 	if (o == SCEN_OUT_OK) {
 		int64_t id = store(cx, &rq, &comp, l->custom_id);
-		rc = id < 0 ? -1
-		   : scen_db_batch_line_settle(f->db, row->rowid, "done", NULL,
-					       id, scen_now());
-		f->bt.made++;
-		scen_pool_tally(f, rq.key, acct, MADE);
+		rc = id < 0 ? -1 : settle(cx, row, rq.key, "done", NULL, id);
 	} else if (o == SCEN_OUT_INVALID) {
 		char name[48];
 		snprintf(name, sizeof name, "invalid.%s", invalid);
 		scen_db_count(f->db, name, 1);
-		rc = scen_db_batch_line_settle(f->db, row->rowid, "rejected",
-					       invalid, 0, scen_now());
-		f->bt.rejected++;
-		scen_pool_tally(f, rq.key, acct, REJECTED);
+		rc = settle(cx, row, rq.key, "rejected", invalid, 0);
 	} else {
-		rc = scen_db_batch_line_settle(f->db, row->rowid, "failed",
-					       scen_outcome_name(o), 0,
-					       scen_now());
-		f->bt.failed++;
-		scen_pool_tally(f, rq.key, acct, FAILED);
+		rc = settle(cx, row, rq.key, "failed", scen_outcome_name(o), 0);
 	}
 	scen_completion_release(&comp);
 	scen_request_release(&rq);
@@ -519,18 +522,13 @@ static void settle_line(struct collecting *cx, const char *s, size_t n)
 		cx->already++;
 	else if (l.error[0] || !l.body || l.status != 200) {
 		char err[80];
-		snprintf(err, sizeof err, "%s", l.error[0] ? l.error
-			 : l.status ? "http_error" : "no_response");
-		if (l.status && !l.error[0])
+		if (l.error[0])
+			snprintf(err, sizeof err, "%s", l.error);
+		else if (l.status)
 			snprintf(err, sizeof err, "http_%ld", l.status);
-		if (!strcmp(line_state(&l), "expired"))
-			f->bt.expired++;
 		else
-			f->bt.failed++;
-		scen_pool_tally(f, NULL, cx->b->account, FAILED);
-		if (scen_db_batch_line_settle(f->db, row.rowid,
-					      line_state(&l), err, 0,
-					      scen_now()) < 0)
+			snprintf(err, sizeof err, "no_response");
+		if (settle(cx, &row, NULL, line_state(&l), err, 0) < 0)
 			cx->failed = 1;
 	} else if (judge(cx, &row, &l) < 0) {
 		cx->failed = 1;

@@ -106,7 +106,10 @@ void scen_ratelimit_header(struct scen_ratelimit *rl, const char *line,
 	size_t vn;
 	long x;
 	double d;
-	if (header_is(line, n, "x-ratelimit-limit-requests", &v, &vn)) {
+	/* a new status line (redirect or 100-continue) resets what was read */
+	if (n > 5 && !strncmp(line, "HTTP/", 5))
+		memset(rl, 0, sizeof *rl);
+	else if (header_is(line, n, "x-ratelimit-limit-requests", &v, &vn)) {
 		if ((x = header_long(v, vn)) >= 0)
 			rl->limit_req = x;
 	} else if (header_is(line, n, "x-ratelimit-remaining-requests", &v,
@@ -274,9 +277,6 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
 	struct scen_call *c = ud;
-	/* a new status line (redirect or 100-continue) resets what we read */
-	if (n * size > 5 && !strncmp(p, "HTTP/", 5))
-		memset(&c->rl, 0, sizeof c->rl);
 	scen_ratelimit_header(&c->rl, p, size * n);
 	return size * n;
 }

@@ -23,7 +23,8 @@ struct scen_ratelimit {
 /* Go-style duration ("940ms", "7.66s", "2m59.56s", "1h2m3s") or plain
  * seconds ("12", "0.5") to seconds; -1 when not one. */
 double scen_parse_duration(const char *s, size_t n);
-/* Reads one header line into rl when it is a rate-limit header. */
+/* Reads one header line into rl when it is a rate-limit header; a status
+ * line ("HTTP/...": a redirect's, a 100-continue's) empties rl. */
 void scen_ratelimit_header(struct scen_ratelimit *rl, const char *line,
 			   size_t n);
 /* "... Please try again in 9m38.016s. ..." -> 578.016; -1 when absent. */
