@@ -85,8 +85,10 @@ static enum scen_err set(void *ctx, int id, const char *arg,
 static const struct scen_cli_cmd cmd = {
 	.about = "Fills the pre-generated pool: pool.variants unserved "
 		 "entries for every combination of the declared design, most "
-		 "requested first, within a share of each account's remaining "
-		 "day (pool.quota_share).",
+		 "requested first: online within a share of each account's "
+		 "remaining day (pool.quota_share), or through the provider's "
+		 "Batch API (pool.mode, --mode: a run submits, a later one "
+		 "collects).",
 	.quiet = "no progress, no summary, no warnings",
 	.opts = opts,
 	.set = set,
